@@ -1,0 +1,1 @@
+"""Feed generation, validated ingest, snapshots, exports and the vendor vault."""

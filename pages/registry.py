@@ -1,0 +1,39 @@
+"""Every page of the portal as data: its address, title, section and the one action it needs.
+
+app.py registers only the pages the signed-in person is allowed, so any other page's address is
+unreachable. Authority-scoped actions are checked in the authority that is open.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from auth.permissions import Action
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    slug: str                 # URL path
+    module: str               # pages.<module>.render(ctx)
+    title_he: str
+    title_en: str
+    icon: str
+    section: str              # key of SECTIONS
+    needs: Action | None      # None: every signed-in person
+    needs_snapshot: bool = False
+
+    def title(self, lang: str) -> str:
+        return self.title_he if lang == "he" else self.title_en
+
+
+SECTIONS = {
+    "general": {"he": "כללי", "en": "General"},
+    "census": {"he": "המצבה", "en": "Census"},
+    "export": {"he": "ייצוא", "en": "Export"},
+    "manage": {"he": "ניהול", "en": "Manage"},
+    "ministry": {"he": "משרד החינוך", "en": "Ministry"},
+    "vendor": {"he": "ספק", "en": "Vendor"},
+}
+
+PAGES: list[PageSpec] = [
+    PageSpec("home", "home", "דף הבית", "Home", ":material/home:", "general", None),
+]

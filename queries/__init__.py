@@ -1,0 +1,136 @@
+"""Named, parameterised SQL statements, each scoped, and the one function that runs them.
+
+Statements live in queries/*.sql as blocks:
+
+    -- name: students_by_grade
+    -- scope: authority            (or: national — aggregates for ministry staff, no children's rows;
+                                    reference — reads only the localities table, for any signed-in user)
+    SELECT ... WHERE c.SEMEL_RASHUT = $authority ...
+
+`run(name, scope, **params)` binds $authority from the Scope (never from the caller), masks personal
+details unless the scope allows them, and caches results keyed by everything that shapes them:
+statement, snapshot content, authority, masking and parameters.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+
+from data.snapshots import Snapshot
+from queries.engine import cursor_for
+from queries.masking import mask_personal
+
+SQL_DIR = Path(__file__).parent
+_CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census)\b", re.I)
+_HEADER = re.compile(r"^--\s*(name|scope|doc):\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str
+    scope: str        # "authority" | "national" | "snapshot" (ingest-time derivations only)
+    sql: str
+    source: str       # file name, for error messages
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose census a query may read. Built by the app from the Principal, per rerun."""
+    snapshot: Snapshot
+    authority: str | None          # None only for national statements
+    personal: bool = False         # may see names, identity numbers, phones, addresses
+
+
+class ScopeError(PermissionError):
+    pass
+
+
+def _parse(path: Path) -> list[Statement]:
+    statements, meta, body = [], {}, []
+
+    def flush():
+        if meta.get("name"):
+            statements.append(Statement(meta["name"], meta.get("scope", ""), "\n".join(body).strip(),
+                                        path.name, meta.get("doc", "")))
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = _HEADER.match(line)
+        if m and m.group(1) == "name":
+            flush()
+            meta, body = {"name": m.group(2)}, []
+        elif m:
+            meta[m.group(1)] = m.group(2)
+        else:
+            body.append(line)
+    flush()
+    return statements
+
+
+@lru_cache(maxsize=1)
+def statements() -> dict[str, Statement]:
+    found: dict[str, Statement] = {}
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        for st in _parse(path):
+            if st.name in found:
+                raise ValueError(f"statement {st.name} defined twice ({found[st.name].source}, {st.source})")
+            if st.scope not in {"authority", "national", "reference", "snapshot"}:
+                raise ValueError(f"{st.source}: statement {st.name} must declare -- scope: "
+                                 "authority|national|reference|snapshot")
+            if st.scope == "reference" and _CENSUS_TABLES.search(st.sql):
+                raise ValueError(f"{st.source}: reference statement {st.name} may read only rashuyot")
+            if st.scope == "authority" and "$authority" not in st.sql:
+                raise ValueError(f"{st.source}: authority statement {st.name} does not filter by $authority")
+            found[st.name] = st
+    return found
+
+
+def sql_of(name: str) -> str:
+    return statements()[name].sql
+
+
+def _freeze(params: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
+def run(name: str, scope: Scope, **params) -> pl.DataFrame:
+    """Run a named statement within a scope; results are masked unless scope.personal."""
+    st = statements()[name]
+    if "authority" in params:
+        raise ScopeError("the authority comes from the scope, never from parameters")
+    if st.scope == "authority":
+        if not scope.authority:
+            raise ScopeError(f"{name} needs an authority scope")
+    elif st.scope in ("national", "reference"):
+        if scope.authority is not None:
+            raise ScopeError(f"{name} is a {st.scope} statement; run it with authority=None")
+    else:
+        raise ScopeError(f"{name} is an ingest-time statement, not for pages")
+    return _cached_run(name, scope.snapshot, scope.authority, scope.personal, _freeze(params))
+
+
+@lru_cache(maxsize=512)
+def _cached_run(name: str, snapshot: Snapshot, authority: str | None, personal: bool, frozen: tuple) -> pl.DataFrame:
+    st = statements()[name]
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in frozen}
+    used = set(re.findall(r"\$(\w+)", st.sql))
+    if authority is not None:
+        params["authority"] = authority
+    params = {k: v for k, v in params.items() if k in used}
+    missing = used - params.keys()
+    if missing:
+        raise TypeError(f"{name} needs parameters: {', '.join(sorted(missing))}")
+    cur = cursor_for(snapshot)
+    try:
+        df = cur.execute(st.sql, params).pl()
+    finally:
+        cur.close()
+    return df if personal else mask_personal(df)
+
+
+def clear_cache() -> None:
+    _cached_run.cache_clear()
