@@ -42,6 +42,21 @@ class PageContext:
         return Scope(snapshot=snapshot or self.snapshot, authority=None, personal=False)
 
 
+    def record_view(self, page: str, filters: dict | None = None) -> None:
+        """Audit a page view with its filters; a rerun with the same page and filters is not a new view."""
+        import json
+
+        import streamlit as st
+
+        from auth import audit
+        key = json.dumps([page, self.authority, filters or {}], sort_keys=True, ensure_ascii=False, default=str)
+        if st.session_state.get("_last_view") == key:
+            return
+        audit.record("page_view", actor=self.principal.email, authority=self.authority,
+                     details={"page": page, "filters": filters or {}})
+        st.session_state["_last_view"] = key
+
+
 def set_current(ctx: PageContext | None) -> None:
     _current.ctx = ctx
 

@@ -31,3 +31,21 @@ def mifkad_home(tmp_path, monkeypatch) -> Path:
     _reset_process_caches()
     yield home
     _reset_process_caches()
+
+
+@pytest.fixture(scope="session")
+def small_feed(tmp_path_factory) -> Path:
+    """A small feed from the generator's built-in default (no reference data), made once per run."""
+    from data import generate
+    out = tmp_path_factory.mktemp("feed") / "feed"
+    assert generate.main(["--out", str(out), "--students", "3000", "--date", "2026-12-01", "--seed", "7"]) == 0
+    return out
+
+
+@pytest.fixture
+def published_snapshot(mifkad_home, small_feed):
+    """small_feed ingested as snapshot 2026-12-01 into this test's MIFKAD_HOME."""
+    from data import ingest
+    from data.snapshots import get_snapshot
+    assert ingest.main([str(small_feed), "--date", "2026-12-01"]) == 0
+    return get_snapshot("2026-12-01")
