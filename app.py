@@ -138,7 +138,7 @@ def main() -> None:
     lang = current_language()
     if lang == "he":
         st.html(RTL_CSS)
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):
         _login_screen()
     email = (st.user.get("email") or "").strip().lower()
     if not email:

@@ -85,7 +85,7 @@ class Stack:
         self._spawn([py, "-m", "devtools.sms_gateway", "--port", str(self.sms_port), "--file", str(self.home / "sms.jsonl")],
                     "sms.log")
         secrets_path = write_secrets(self.home, self.app_port, self.oidc_port)
-        self._spawn([py, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1",
+        self._spawn([py, "-m", "devtools.serve", "--server.address", "127.0.0.1",
                      "--server.port", str(self.app_port), "--secrets.files", str(secrets_path)], "app.log")
         for port in (self.oidc_port, self.smtp_port, self.sms_port, self.app_port):
             wait_for_port(port)

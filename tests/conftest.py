@@ -14,6 +14,13 @@ if str(REPO) not in sys.path:
 REFERENCE_DIR = REPO.parent / "shared" / "data" / "reference"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_legacy_pages_folder():
+    """AppTest, like the server (devtools/serve.py), must always run app.py and its login gate."""
+    from devtools.serve import disable_legacy_pages_folder
+    disable_legacy_pages_folder()
+
+
 def _reset_process_caches() -> None:
     from common import config, portal_db
     import queries
