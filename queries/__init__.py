@@ -126,7 +126,7 @@ def _cached_run(name: str, snapshot: Snapshot, authority: str | None, personal: 
         raise TypeError(f"{name} needs parameters: {', '.join(sorted(missing))}")
     cur = cursor_for(snapshot)
     try:
-        df = cur.execute(st.sql, params).pl()
+        df = cur.sql(st.sql, params=params).pl()   # DuckDB 2: execute() returns the cursor, sql() a relation
     finally:
         cur.close()
     return df if personal else mask_personal(df)
