@@ -12,14 +12,15 @@ import time
 import streamlit as st
 
 from auth import audit
-from auth.permissions import AUTHORITY_ACTIONS, Action, Principal, allowed
-from auth.principal import load_principal, record_sign_in
+from auth.permissions import Principal
+from auth.principal import last_activity, load_principal, record_activity, record_sign_in
 from auth.records import ensure_configured_admins
 from common.config import settings
 from common.i18n import current_language, set_language, tr
 from data.snapshots import latest_snapshot
 from pages import context
-from pages.registry import PAGES, SECTIONS, PageSpec
+from pages.navigation import visible_pages
+from pages.registry import SECTIONS, PageSpec
 
 TEXT = {
     "app": {"he": "מפקד", "en": "Mifkad"},
@@ -34,6 +35,9 @@ TEXT = {
     "no_email": {"he": "ספק ההזדהות לא מסר כתובת דוא\"ל; לא ניתן להמשיך.",
                  "en": "The identity provider gave no e-mail address; cannot continue."},
 }
+
+# A busy session refreshes its last activity in the portal's records at most this often.
+ACTIVITY_RECORD_SECONDS = 60
 
 RTL_CSS = """
 <style>
@@ -69,18 +73,32 @@ def _language_switch() -> str:
 
 
 def _idle_check(email: str) -> None:
-    """Sessions idle for longer than the setting must sign in again."""
-    limit = settings().session_idle_minutes * 60
+    """Sessions idle for longer than the setting must sign in again.
+
+    A new session (a reload, another tab, a browser reopened days later with the 30-day login cookie)
+    starts from the later of the login time and this person's last activity in any session, so it
+    cannot bypass the limit. Once expired, the session stays expired until the person signs in again.
+    """
+    minutes = settings().session_idle_minutes
     now = time.time()
     last = st.session_state.get("last_activity")
-    if last is not None and now - last > limit:
-        audit.record("session_expired", actor=email, details={"idle_seconds": int(now - last)})
-        st.session_state.clear()
-        st.warning(tr(TEXT, "idle", minutes=settings().session_idle_minutes))
+    if last is None:
+        known = [t for t in (st.user.get("iat"), last_activity(email)) if isinstance(t, (int, float))]
+        last = max(known) if known else None
+    if st.session_state.get("idle_expired") or (last is not None and now - last > minutes * 60):
+        if not st.session_state.get("idle_expired"):
+            audit.record("session_expired", actor=email, details={"idle_seconds": int(now - last)})
+            st.session_state.clear()
+            st.session_state["idle_expired"] = True
+        st.warning(tr(TEXT, "idle", minutes=minutes))
         if st.button(tr(TEXT, "login"), type="primary", key="relogin"):
+            st.session_state.clear()
             st.logout()
         st.stop()
     st.session_state["last_activity"] = now
+    if now - st.session_state.get("activity_recorded", 0) > ACTIVITY_RECORD_SECONDS:
+        record_activity(email)
+        st.session_state["activity_recorded"] = now
 
 
 def _authority_names(principal: Principal, snapshot) -> dict[str, str]:
@@ -110,19 +128,6 @@ def _choose_authority(principal: Principal, names: dict[str, str]) -> str | None
                                       format_func=lambda a: f"{names.get(a, a)} ({a})", key="authority_choice")
     st.session_state["authority"] = chosen
     return chosen
-
-
-def visible_pages(principal: Principal, authority: str | None) -> list[PageSpec]:
-    out = []
-    for spec in PAGES:
-        if spec.needs is None:
-            out.append(spec)
-        elif spec.needs in AUTHORITY_ACTIONS:
-            if authority and allowed(principal, spec.needs, authority):
-                out.append(spec)
-        elif allowed(principal, spec.needs):
-            out.append(spec)
-    return out
 
 
 def _page_runner(spec: PageSpec, ctx: context.PageContext):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from auth.permissions import ROLE_ACTIONS, Action, Principal, Role
 from common import portal_db
@@ -16,6 +17,22 @@ def record_sign_in(email: str, subject: str, name: str) -> None:
             "INSERT INTO users (email, subject, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(email) DO UPDATE SET subject = excluded.subject, name = excluded.name, last_seen = excluded.last_seen",
             (email.lower(), subject, name, stamp, stamp))
+
+
+def record_activity(email: str) -> None:
+    """Note that this person is active now (the idle limit applies across their sessions)."""
+    with portal_db.transaction() as con:
+        con.execute("UPDATE users SET last_seen = ? WHERE email = ?", (now_iso(), email.lower()))
+
+
+def last_activity(email: str) -> float | None:
+    """When this person was last active in any session (epoch seconds), or None if never seen."""
+    con = portal_db.connect()
+    try:
+        row = con.execute("SELECT last_seen FROM users WHERE email = ?", (email.lower(),)).fetchone()
+    finally:
+        con.close()
+    return datetime.fromisoformat(row[0]).timestamp() if row and row[0] else None
 
 
 def load_principal(email: str, name: str = "") -> Principal:

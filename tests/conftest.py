@@ -56,3 +56,37 @@ def published_snapshot(mifkad_home, small_feed):
     from data.snapshots import get_snapshot
     assert ingest.main([str(small_feed), "--date", "2026-12-01"]) == 0
     return get_snapshot("2026-12-01")
+
+
+class AppSession:
+    """app.py in AppTest, signed in as one person. `open(slug)` asks for a page by its address, as a
+    browser does for /slug (a page not registered for this person falls back to the home page)."""
+
+    def __init__(self, email: str, name: str = ""):
+        from streamlit.testing.v1 import AppTest
+        self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        self.at.user = {"is_logged_in": True, "email": email, "name": name or email, "sub": email}
+
+    def run(self) -> "AppSession":
+        self.at.run()
+        assert not self.at.exception, [e.message for e in self.at.exception]
+        return self
+
+    def open(self, slug: str) -> "AppSession":
+        from streamlit.util import calc_hash
+        self.at._page_hash = calc_hash(slug)     # what st.Page(url_path=slug) registers
+        return self.run()
+
+    def text(self) -> str:
+        """Everything the run wrote: titles, markdown, captions, alerts and metrics."""
+        at = self.at
+        parts = [e.value for kind in (at.title, at.header, at.subheader, at.markdown, at.caption, at.info,
+                                      at.success, at.warning, at.error) for e in kind]
+        parts += [f"{m.label} {m.value}" for m in at.metric]
+        return "\n".join(str(p) for p in parts)
+
+
+@pytest.fixture
+def app_session(mifkad_home):
+    """Factory of AppTest sessions of app.py: app_session("manager.tlv@mifkad.test").run()."""
+    return AppSession
