@@ -7,6 +7,7 @@ Every change is written with who and when. Callers are responsible for asking
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -17,10 +18,18 @@ from common.config import settings
 
 DEFAULT_GRANT_DAYS = 365
 MAX_GRANT_DAYS = 2 * 365 + 1
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class GrantError(ValueError):
-    """A delegation that the rules do not allow; the message says which rule."""
+    """A delegation that the rules do not allow; the message says which rule.
+
+    `code` names the rule and `params` fill it in, so pages can say it in the reader's language."""
+
+    def __init__(self, message: str, code: str = "", **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def ensure_configured_admins() -> None:
@@ -116,33 +125,50 @@ def _grant_from_row(row) -> Grant:
 
 def _check_grant(grantor: Principal, authority: str, grantee: str, actions, expires_on: date) -> frozenset[Action]:
     from auth.permissions import allowed
-    acts = frozenset(Action(a) for a in actions)
+    try:
+        acts = frozenset(Action(a) for a in actions)
+    except ValueError as exc:
+        raise GrantError(f"unknown action: {exc}", "unknown_action") from None
     if not allowed(grantor, Action.DELEGATE, authority):
-        raise GrantError("you may not delegate access in this authority")
+        raise GrantError("you may not delegate access in this authority", "no_delegate")
     if not acts:
-        raise GrantError("choose at least one action")
+        raise GrantError("choose at least one action", "no_actions")
     not_delegable = acts - set(DELEGABLE)
     if not_delegable:
-        raise GrantError(f"these actions cannot be delegated: {', '.join(sorted(not_delegable))}")
+        names = ", ".join(sorted(not_delegable))
+        raise GrantError(f"these actions cannot be delegated: {names}", "not_delegable", actions=names)
     beyond = {a for a in acts if not allowed(grantor, a, authority)}
     if beyond:
-        raise GrantError(f"you cannot grant what you do not hold: {', '.join(sorted(beyond))}")
+        names = ", ".join(sorted(beyond))
+        raise GrantError(f"you cannot grant what you do not hold: {names}", "beyond_grantor", actions=names)
     if Action.VIEW_PERSONAL in acts and Action.VIEW_ROWS not in acts:
-        raise GrantError("personal details need the rows permission too")
-    if "@" not in grantee or grantee.strip() != grantee or " " in grantee:
-        raise GrantError("the colleague's e-mail address is not valid")
+        raise GrantError("personal details need the rows permission too", "personal_needs_rows")
+    if not _EMAIL.match(grantee):
+        raise GrantError("the colleague's e-mail address is not valid", "bad_email")
     if grantee.lower() == grantor.email.lower():
-        raise GrantError("you cannot delegate to yourself")
+        raise GrantError("you cannot delegate to yourself", "self")
     if expires_on < today():
-        raise GrantError("the end date has passed")
+        raise GrantError("the end date has passed", "past")
     if expires_on > today() + timedelta(days=MAX_GRANT_DAYS):
-        raise GrantError("a grant may last at most two years")
+        raise GrantError("a grant may last at most two years", "too_long")
     return acts
 
 
+def _grant_details(grantee: str, acts, expires_on: date, **more) -> dict:
+    return {"grantee": grantee.lower(), "actions": sorted(str(a) for a in acts),
+            "expires_on": expires_on.isoformat(), **more}
+
+
 def create_grant(grantor: Principal, authority: str, grantee: str, actions, expires_on: date | None = None) -> int:
+    """Delegate `actions` in `authority` to `grantee` until `expires_on` (default one year). Audited
+    as grant_created before the grant exists."""
+    from auth import audit
     expires_on = expires_on or today() + timedelta(days=DEFAULT_GRANT_DAYS)
     acts = _check_grant(grantor, authority, grantee, actions, expires_on)
+    if any(g.active and g.grantee == grantee.lower() for g in grants_of_authority(authority)):
+        raise GrantError("this colleague already has a grant here; change it instead", "duplicate")
+    audit.record("grant_created", actor=grantor.email, authority=str(authority),
+                 details=_grant_details(grantee, acts, expires_on))
     with portal_db.transaction() as con:
         cur = con.execute(
             "INSERT INTO grants (authority, grantee, actions, granted_by, granted_at, expires_on) VALUES (?, ?, ?, ?, ?, ?)",
@@ -151,22 +177,31 @@ def create_grant(grantor: Principal, authority: str, grantee: str, actions, expi
 
 
 def update_grant(grantor: Principal, grant_id: int, actions, expires_on: date) -> None:
+    """Change a grant's actions or end date (also to renew an expired one). Audited as grant_changed."""
+    from auth import audit
     grant = get_grant(grant_id)
     if grant is None or grant.revoked_at is not None:
-        raise GrantError("no such active grant")
+        raise GrantError("no such active grant", "no_grant")
     acts = _check_grant(grantor, grant.authority, grant.grantee, actions, expires_on)
+    audit.record("grant_changed", actor=grantor.email, authority=grant.authority,
+                 details=_grant_details(grant.grantee, acts, expires_on, grant_id=grant_id,
+                                        before=_grant_details(grant.grantee, grant.actions, grant.expires_on)))
     with portal_db.transaction() as con:
         con.execute("UPDATE grants SET actions = ?, expires_on = ? WHERE id = ?",
                     (json.dumps(sorted(acts)), expires_on.isoformat(), grant_id))
 
 
 def revoke_grant(grantor: Principal, grant_id: int) -> None:
+    """End a grant now; the colleague loses the access at their next click. Audited as grant_revoked."""
+    from auth import audit
     from auth.permissions import allowed
     grant = get_grant(grant_id)
-    if grant is None:
-        raise GrantError("no such grant")
+    if grant is None or grant.revoked_at is not None:
+        raise GrantError("no such active grant", "no_grant")
     if not allowed(grantor, Action.DELEGATE, grant.authority):
-        raise GrantError("you may not revoke grants in this authority")
+        raise GrantError("you may not revoke grants in this authority", "no_delegate")
+    audit.record("grant_revoked", actor=grantor.email, authority=grant.authority,
+                 details=_grant_details(grant.grantee, grant.actions, grant.expires_on, grant_id=grant_id))
     with portal_db.transaction() as con:
         con.execute("UPDATE grants SET revoked_by = ?, revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                     (grantor.email, now_iso(), grant_id))

@@ -36,4 +36,6 @@ SECTIONS = {
 
 PAGES: list[PageSpec] = [
     PageSpec("home", "home", "דף הבית", "Home", ":material/home:", "general", None),
+    PageSpec("delegation", "delegation", "האצלת הרשאות", "Delegation", ":material/group_add:", "manage",
+             Action.DELEGATE),
 ]
