@@ -127,3 +127,52 @@ def test_a_new_session_of_a_person_active_in_another_tab_is_not_idle(mifkad_home
     s.at.user["iat"] = int(time.time() - 5 * 3600)
     s.run()
     assert "שלום" in s.text() and IDLE_TEXT not in s.text()
+
+
+# --- who reaches which page: every role against every registered page ---
+
+def _people():
+    from tests.test_permissions import PEOPLE
+    return PEOPLE
+
+
+def _expected_visible(who: str, spec, authority: str | None) -> bool:
+    from auth.permissions import AUTHORITY_ACTIONS
+    from tests.test_permissions import EXPECTED
+    if spec.needs is None:
+        return True
+    if spec.needs in AUTHORITY_ACTIONS and authority is None:
+        return False
+    return who in EXPECTED[spec.needs]
+
+
+def _page_ids():
+    from pages.registry import PAGES
+    return [p.slug for p in PAGES]
+
+
+@pytest.mark.parametrize("slug", _page_ids())
+@pytest.mark.parametrize("who", ["manager", "analyst", "ministry", "vendor", "nobody"])
+def test_role_by_page_matrix(who, slug):
+    # The people of the role x action table (tests/test_permissions.py) hold their actions in 5000.
+    from pages.navigation import visible_pages
+    from pages.registry import PAGES
+    spec = next(p for p in PAGES if p.slug == slug)
+    person = _people()[who]
+    authority = "5000" if person.authority_actions else None
+    shown = {p.slug for p in visible_pages(person, authority)}
+    assert (slug in shown) == _expected_visible(who, spec, authority)
+
+
+@pytest.mark.parametrize("who", ["manager", "analyst"])
+def test_no_authority_page_shows_for_an_authority_the_person_does_not_hold(who):
+    from auth.permissions import AUTHORITY_ACTIONS
+    from pages.navigation import visible_pages
+    shown = visible_pages(_people()[who], "70")
+    assert not [p.slug for p in shown if p.needs in AUTHORITY_ACTIONS]
+
+
+def test_a_signed_out_person_is_shown_no_page():
+    from auth.permissions import Principal
+    from pages.navigation import visible_pages
+    assert visible_pages(Principal(email=""), "5000") == []
