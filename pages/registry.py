@@ -38,4 +38,7 @@ PAGES: list[PageSpec] = [
     PageSpec("home", "home", "דף הבית", "Home", ":material/home:", "general", None),
     PageSpec("delegation", "delegation", "האצלת הרשאות", "Delegation", ":material/group_add:", "manage",
              Action.DELEGATE),
+    PageSpec("audit_log", "audit_log", "יומן ביקורת", "Audit log", ":material/policy:", "manage", Action.VIEW_AUDIT),
+    PageSpec("usage", "usage", "סקירת שימוש", "Usage review", ":material/monitoring:", "ministry",
+             Action.REVIEW_USAGE),
 ]
