@@ -1,0 +1,266 @@
+"""The row checks, as SQL over the staged tables: each check is one set-based statement, never a loop
+per row. Tables are checked in feed_schema.ORDER so that a reference always meets the accepted rows of
+the table it points to (a class of a rejected institution is itself rejected, and so on down to the
+links of a rejected student).
+
+Every check inserts rows into `issues(prefix, line, field, code, value, ref)`; an error code rejects
+the line, a warning keeps it. After a table is checked its accepted rows are `acc_<table>`.
+"""
+from __future__ import annotations
+
+import duckdb
+
+from data.feed_schema import ORDER, STATUS_PLACED, TABLES, Table
+from data.ingest.issues import ISSUES
+
+ERROR_CODES = sorted(c for c, t in ISSUES.items() if t.severity == "error")
+MIN_AGE, MAX_AGE = 3, 25
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(lit(v) for v in sorted(values)) + ")"
+
+
+def id_check_sql(col: str) -> str:
+    """True when the nine-digit text col passes the identity-number check digit (data/idnumber.py's
+    rule, vectorised): digits weighted 1,2,1,2,... from the left, products over 9 minus 9, sum % 10 = 0."""
+    terms = []
+    for i in range(9):
+        d = f"(ascii(substr({col}, {i + 1}, 1)) - 48)"
+        terms.append(d if i % 2 == 0 else f"(2 * {d} - CASE WHEN {d} >= 5 THEN 9 ELSE 0 END)")
+    return "((" + " + ".join(terms) + ") % 10 = 0)"
+
+
+ACTIVE = f"(CODE_STATUS_RISHUM_TA = '{STATUS_PLACED}' AND TAARICH_AZIVA IS NULL)"
+
+
+class Checker:
+    def __init__(self, con: duckdb.DuckDBPyConnection, staging: dict[str, str], feed_date: str):
+        self.con = con
+        self.feed_date = feed_date
+        con.execute("CREATE OR REPLACE TABLE issues (prefix VARCHAR, line INTEGER, field VARCHAR, "
+                    "code VARCHAR, value VARCHAR, ref VARCHAR)")
+        for prefix, path in staging.items():
+            con.execute(f"CREATE OR REPLACE VIEW raw_{prefix.lower()} AS SELECT * FROM read_parquet({lit(path)})")
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def add(self, prefix: str, code: str, field: str | None, select: str) -> None:
+        """select yields (_line, value, ref); each row becomes one issue."""
+        self.con.execute(f"INSERT INTO issues SELECT {lit(prefix)}, _line, {lit(field) if field else 'NULL'}, "
+                         f"{lit(code)}, value, ref FROM ({select})")
+
+    def _freeze_pre(self, prefix: str) -> str:
+        """Rows of the table with no error so far (what duplicate checks compare among)."""
+        t = prefix.lower()
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE bad_{t} AS SELECT DISTINCT line AS _line FROM issues "
+                         f"WHERE prefix = {lit(prefix)} AND code IN {_in(ERROR_CODES)}")
+        self.con.execute(f"CREATE OR REPLACE VIEW pre_{t} AS SELECT * FROM raw_{t} r "
+                         f"WHERE r._line NOT IN (SELECT _line FROM bad_{t})")
+        return f"pre_{t}"
+
+    def _freeze_accepted(self, prefix: str) -> None:
+        t = prefix.lower()
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE rej_{t} AS SELECT DISTINCT line AS _line FROM issues "
+                         f"WHERE prefix = {lit(prefix)} AND code IN {_in(ERROR_CODES)}")
+        self.con.execute(f"CREATE OR REPLACE VIEW acc_{t} AS SELECT * FROM raw_{t} r "
+                         f"WHERE r._line NOT IN (SELECT _line FROM rej_{t})")
+
+    # -- field checks -----------------------------------------------------------------------------
+    def fields(self, table: Table) -> None:
+        raw = f"raw_{table.prefix.lower()}"
+        for f in table.fields:
+            c = q(f.name)
+            base = f"SELECT _line, {c} AS value, NULL AS ref FROM {raw} WHERE "
+            if f.required:
+                self.add(table.prefix, "E201", f.name, base + f"{c} IS NULL OR trim({c}) = ''")
+            present = f"{c} IS NOT NULL AND trim({c}) <> ''"
+            if f.kind in ("int", "code"):
+                self.add(table.prefix, "E202", f.name, base + f"{present} AND NOT regexp_full_match({c}, '[0-9]+')")
+            if f.kind == "code" and f.codes:
+                self.add(table.prefix, "W702", f.name, base + f"{present} AND regexp_full_match({c}, '[0-9]+') "
+                                                              f"AND {c} NOT IN {_in(f.codes)}")
+            if f.kind == "year":
+                self.add(table.prefix, "E206", f.name, base + f"{present} AND NOT regexp_full_match({c}, '[0-9]{{4}}')")
+            if f.kind == "date":
+                iso = f"regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+                dmy = f"regexp_full_match({c}, '[0-9]{{2}}/[0-9]{{2}}/[0-9]{{4}}')"
+                self.add(table.prefix, "E203", f.name, base + f"{present} AND NOT {iso} AND NOT {dmy}")
+                # A DD/MM/YYYY still in that form did not convert: not a real date.
+                self.add(table.prefix, "E204", f.name, base + f"{present} AND ({dmy} OR ({iso} AND "
+                                                              f"try_strptime({c}, '%Y-%m-%d') IS NULL))")
+            if f.kind == "id":
+                t = q(f.id_type)
+                ok_type1 = f"regexp_full_match({c}, '[0-9]{{9}}')"
+                zeros = f"regexp_full_match({c}, '0+')"
+                self.add(table.prefix, "E302", f.name, base + f"{present} AND {t} = '1' AND NOT {ok_type1}")
+                self.add(table.prefix, "E303", f.name, base + f"{present} AND {zeros}")
+                self.add(table.prefix, "E301", f.name, base + f"{present} AND {t} = '1' AND {ok_type1} "
+                                                              f"AND NOT {zeros} AND NOT {id_check_sql(c)}")
+                self.add(table.prefix, "E304", f.name, base + f"{present} AND {t} IS DISTINCT FROM '1' "
+                                                              f"AND NOT regexp_full_match({c}, '[0-9A-Za-z]{{1,20}}') "
+                                                              f"AND NOT {zeros}")
+
+    def duplicate_key(self, prefix: str, pre: str, cols: tuple[str, ...], code: str = "E401", field: str | None = None) -> None:
+        keys = ", ".join(q(c) for c in cols)
+        text = " || '/' || ".join(f"coalesce({q(c)}, '')" for c in cols)
+        self.add(prefix, code, field or cols[-1],
+                 f"SELECT _line, value, CAST(first AS VARCHAR) AS ref FROM ("
+                 f"  SELECT _line, {text} AS value, min(_line) OVER (PARTITION BY {keys}) AS first FROM {pre}"
+                 f"  WHERE {' AND '.join(q(c) + ' IS NOT NULL' for c in cols)}) WHERE _line > first")
+
+    # -- per table ----------------------------------------------------------------------------------
+    def rashuyot(self) -> None:
+        pre = self._freeze_pre("RASHUYOT")
+        self.duplicate_key("RASHUYOT", pre, ("SEMEL_YISHUV",))
+
+    def mosdot(self) -> None:
+        p = "MOSDOT"
+        self.add(p, "E504", "SEMEL_YISHUV", "SELECT _line, SEMEL_YISHUV AS value, NULL AS ref FROM raw_mosdot "
+                 "WHERE SEMEL_YISHUV IS NOT NULL AND SEMEL_YISHUV NOT IN (SELECT SEMEL_YISHUV FROM acc_rashuyot "
+                 "WHERE SEMEL_YISHUV IS NOT NULL)")
+        me, ad = "TRY_CAST(ME_SHICHVA_MEUSHAR AS INTEGER)", "TRY_CAST(AD_SHICHVA_MEUSHAR AS INTEGER)"
+        self.add(p, "E605", "ME_SHICHVA_MEUSHAR",
+                 f"SELECT _line, ME_SHICHVA_MEUSHAR AS value, AD_SHICHVA_MEUSHAR AS ref FROM raw_mosdot "
+                 f"WHERE {me} IS NOT NULL AND {ad} IS NOT NULL AND NOT ({me} BETWEEN 1 AND 14 AND {ad} "
+                 f"BETWEEN 1 AND 14 AND {me} <= {ad})")
+        pre = self._freeze_pre(p)
+        self.duplicate_key(p, pre, ("SEMEL_MOSAD",))
+
+    def _grade_checks(self, prefix: str, raw: str, where: str = "true", parallel: bool = True) -> None:
+        g = "TRY_CAST(SHICHVA AS INTEGER)"
+        self.add(prefix, "E603", "SHICHVA", f"SELECT _line, SHICHVA AS value, NULL AS ref FROM {raw} "
+                                            f"WHERE {g} IS NOT NULL AND {g} NOT BETWEEN 1 AND 14")
+        if parallel:
+            self.add(prefix, "E604", "MAKBILA", f"SELECT _line, MAKBILA AS value, NULL AS ref FROM {raw} "
+                                                f"WHERE TRY_CAST(MAKBILA AS INTEGER) < 1")
+        self.add(prefix, "E601", "SHICHVA",
+                 f"SELECT r._line, r.SHICHVA AS value, m.ME_SHICHVA_MEUSHAR || '-' || m.AD_SHICHVA_MEUSHAR AS ref "
+                 f"FROM {raw} r JOIN acc_mosdot m ON m.SEMEL_MOSAD = r.SEMEL_MOSAD "
+                 f"WHERE {where} AND TRY_CAST(r.SHICHVA AS INTEGER) BETWEEN 1 AND 14 "
+                 f"AND TRY_CAST(m.ME_SHICHVA_MEUSHAR AS INTEGER) IS NOT NULL "
+                 f"AND TRY_CAST(m.AD_SHICHVA_MEUSHAR AS INTEGER) IS NOT NULL "
+                 f"AND TRY_CAST(r.SHICHVA AS INTEGER) NOT BETWEEN TRY_CAST(m.ME_SHICHVA_MEUSHAR AS INTEGER) "
+                 f"AND TRY_CAST(m.AD_SHICHVA_MEUSHAR AS INTEGER)")
+
+    def _institution_ref(self, prefix: str, raw: str) -> None:
+        self.add(prefix, "E501", "SEMEL_MOSAD", f"SELECT _line, SEMEL_MOSAD AS value, NULL AS ref FROM {raw} "
+                 f"WHERE SEMEL_MOSAD IS NOT NULL AND SEMEL_MOSAD NOT IN (SELECT SEMEL_MOSAD FROM acc_mosdot "
+                 f"WHERE SEMEL_MOSAD IS NOT NULL)")
+
+    def kitot(self) -> None:
+        p = "KITOT"
+        self._institution_ref(p, "raw_kitot")
+        self._grade_checks(p, "raw_kitot")
+        self.add(p, "E602", "MIN_TALMIDIM", "SELECT _line, MIN_TALMIDIM AS value, MAX_TALMIDIM AS ref FROM raw_kitot "
+                 "WHERE TRY_CAST(MIN_TALMIDIM AS BIGINT) > TRY_CAST(MAX_TALMIDIM AS BIGINT)")
+        pre = self._freeze_pre(p)
+        self.duplicate_key(p, pre, ("ID_KITA",))
+        pre = self._freeze_pre(p)
+        self.duplicate_key(p, pre, ("SEMEL_MOSAD", "SHICHVA", "MAKBILA"), code="E404", field="MAKBILA")
+
+    def megamot(self) -> None:
+        p = "MEGAMOT"
+        self._institution_ref(p, "raw_megamot")
+        self._grade_checks(p, "raw_megamot", parallel=False)
+        pre = self._freeze_pre(p)
+        self.duplicate_key(p, pre, ("ID_MEGAMA",))
+
+    def talmidim(self) -> None:
+        p = "TALMIDIM"
+        raw = "raw_talmidim"
+        self._institution_ref(p, raw)
+        self.add(p, "E504", "SEMEL_YISHUV_TAL", f"SELECT _line, SEMEL_YISHUV_TAL AS value, NULL AS ref FROM {raw} "
+                 f"WHERE SEMEL_YISHUV_TAL IS NOT NULL AND SEMEL_YISHUV_TAL NOT IN "
+                 f"(SELECT SEMEL_YISHUV FROM acc_rashuyot WHERE SEMEL_YISHUV IS NOT NULL)")
+        birth = "TRY_CAST(TAARICH_LEDA AS DATE)"
+        self.add(p, "E205", "TAARICH_LEDA", f"SELECT _line, TAARICH_LEDA AS value, {lit(self.feed_date)} AS ref "
+                 f"FROM {raw} WHERE {birth} > DATE {lit(self.feed_date)}")
+        age = f"(TRY_CAST(SHNAT_LIMUDIM AS INTEGER) - 1 - year({birth}))"
+        self.add(p, "W701", "TAARICH_LEDA", f"SELECT _line, TAARICH_LEDA AS value, CAST({age} AS VARCHAR) AS ref "
+                 f"FROM {raw} WHERE {birth} <= DATE {lit(self.feed_date)} AND {age} NOT BETWEEN {MIN_AGE} AND {MAX_AGE}")
+        self._grade_checks(p, raw, where=ACTIVE)
+        g, m = "TRY_CAST(SHICHVA AS INTEGER)", "TRY_CAST(MAKBILA AS INTEGER)"
+        self.add(p, "E502", "SHICHVA",
+                 f"SELECT _line, coalesce(SEMEL_MOSAD, '') || '/' || coalesce(SHICHVA, '') || '/' || "
+                 f"coalesce(MAKBILA, '') AS value, NULL AS ref FROM {raw} r WHERE {ACTIVE} "
+                 f"AND SEMEL_MOSAD IN (SELECT SEMEL_MOSAD FROM acc_mosdot) AND NOT EXISTS ("
+                 f"SELECT 1 FROM acc_kitot k WHERE k.SEMEL_MOSAD = r.SEMEL_MOSAD "
+                 f"AND TRY_CAST(k.SHICHVA AS INTEGER) = {g} AND TRY_CAST(k.MAKBILA AS INTEGER) = {m})")
+        self.add(p, "E503", "SEMEL_MEGAMA_MOSAD",
+                 f"SELECT _line, SEMEL_MEGAMA_MOSAD AS value, NULL AS ref FROM {raw} r WHERE {ACTIVE} "
+                 f"AND SEMEL_MEGAMA_MOSAD IS NOT NULL AND SEMEL_MOSAD IN (SELECT SEMEL_MOSAD FROM acc_mosdot) "
+                 f"AND NOT EXISTS (SELECT 1 FROM acc_megamot g WHERE g.SEMEL_MOSAD = r.SEMEL_MOSAD "
+                 f"AND g.SEMEL_MEGAMA_MOSAD = r.SEMEL_MEGAMA_MOSAD)")
+        pre = self._freeze_pre(p)
+        # Of two active placements the one derive_students would pick is kept (latest start, then line).
+        self.add(p, "E402", "CODE_STATUS_RISHUM_TA",
+                 f"SELECT _line, CODE_STATUS_RISHUM_TA AS value, CAST(kept AS VARCHAR) AS ref FROM ("
+                 f"  SELECT _line, CODE_STATUS_RISHUM_TA, first_value(_line) OVER w AS kept FROM {pre} "
+                 f"  WHERE {ACTIVE} WINDOW w AS (PARTITION BY SUG_ZEHUT, MISPAR_ZEHUT "
+                 f"  ORDER BY TRY_CAST(TAARICH_HATCHALA AS DATE) DESC NULLS LAST, _line DESC)) WHERE _line <> kept")
+
+    def gormey_kesher(self) -> None:
+        p = "GORMEY_KESHER"
+        raw = "raw_gormey_kesher"
+        self.con.execute("CREATE OR REPLACE TEMP TABLE students_all AS SELECT DISTINCT SUG_ZEHUT, MISPAR_ZEHUT "
+                         "FROM raw_talmidim")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE students_acc AS SELECT DISTINCT SUG_ZEHUT, MISPAR_ZEHUT "
+                         "FROM acc_talmidim")
+        student = "coalesce(SUG_ZEHUT_TALMID, '') || '/' || coalesce(MISPAR_ZEHUT_TALMID, '')"
+        self.add(p, "E505", "MISPAR_ZEHUT_TALMID",
+                 f"SELECT _line, {student} AS value, NULL AS ref FROM {raw} r WHERE MISPAR_ZEHUT_TALMID IS NOT NULL "
+                 f"AND NOT EXISTS (SELECT 1 FROM students_all s WHERE s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID "
+                 f"AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID)")
+        self.add(p, "E506", "MISPAR_ZEHUT_TALMID",
+                 f"SELECT _line, {student} AS value, NULL AS ref FROM {raw} r WHERE "
+                 f"EXISTS (SELECT 1 FROM students_all s WHERE s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID "
+                 f"AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID) AND NOT EXISTS (SELECT 1 FROM students_acc s "
+                 f"WHERE s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID)")
+        pre = self._freeze_pre(p)
+        self.duplicate_key(p, pre, TABLES[p].key, field="MISPAR_ZEHUT_GOREM_KESHER")
+        pre = self._freeze_pre(p)
+        # A contact person's name is the one most of their rows carry (ties: the earliest line's).
+        name = "coalesce(SHEM_PRATI_GOREM_KESHER, '') || ' ' || coalesce(SHEM_MISHPACHA_GOREM_KESHER, '')"
+        self.add(p, "E403", "SHEM_PRATI_GOREM_KESHER",
+                 f"WITH named AS (SELECT _line, SUG_ZEHUT_GOREM_KESHER AS s, MISPAR_ZEHUT_GOREM_KESHER AS n, "
+                 f"  {name} AS name FROM {pre} WHERE SHEM_PRATI_GOREM_KESHER IS NOT NULL "
+                 f"  OR SHEM_MISHPACHA_GOREM_KESHER IS NOT NULL), "
+                 f"multi AS (SELECT s, n FROM named GROUP BY s, n HAVING count(DISTINCT name) > 1), "
+                 f"votes AS (SELECT s, n, name, count(*) AS c, min(_line) AS first FROM named "
+                 f"  WHERE (s, n) IN (SELECT (s, n) FROM multi) GROUP BY s, n, name), "
+                 f"winner AS (SELECT s, n, arg_max(name, c * 1e12 - first) AS name, "
+                 f"  arg_max(first, c * 1e12 - first) AS first FROM votes GROUP BY s, n) "
+                 f"SELECT d._line, d.name AS value, CAST(w.first AS VARCHAR) AS ref FROM named d "
+                 f"JOIN winner w ON w.s = d.s AND w.n = d.n WHERE d.name <> w.name")
+
+    def pirtey_kesher(self) -> None:
+        p = "PIRTEY_KESHER"
+        raw = "raw_pirtey_kesher"
+        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_all AS SELECT DISTINCT SUG_ZEHUT_GOREM_KESHER AS s, "
+                         "MISPAR_ZEHUT_GOREM_KESHER AS n FROM raw_gormey_kesher")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_acc AS SELECT DISTINCT SUG_ZEHUT_GOREM_KESHER AS s, "
+                         "MISPAR_ZEHUT_GOREM_KESHER AS n FROM acc_gormey_kesher")
+        person = "coalesce(SUG_ZEHUT, '') || '/' || coalesce(MISPAR_ZEHUT, '')"
+        self.add(p, "E507", "MISPAR_ZEHUT",
+                 f"SELECT _line, {person} AS value, NULL AS ref FROM {raw} r WHERE MISPAR_ZEHUT IS NOT NULL "
+                 f"AND NOT EXISTS (SELECT 1 FROM contacts_all c WHERE c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT)")
+        self.add(p, "E508", "MISPAR_ZEHUT",
+                 f"SELECT _line, {person} AS value, NULL AS ref FROM {raw} r WHERE "
+                 f"EXISTS (SELECT 1 FROM contacts_all c WHERE c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT) "
+                 f"AND NOT EXISTS (SELECT 1 FROM contacts_acc c WHERE c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT)")
+        pre = self._freeze_pre(p)
+        self.duplicate_key(p, pre, TABLES[p].key, field="MISPAR_ZEHUT")
+
+    def run(self) -> None:
+        for prefix in ORDER:
+            self.fields(TABLES[prefix])
+            getattr(self, prefix.lower())()
+            self._freeze_accepted(prefix)

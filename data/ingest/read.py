@@ -1,0 +1,226 @@
+"""Reading one feed file into a staging Parquet table: find it, know its encoding, check its header,
+cut out damaged records, and let DuckDB parse the rest with every field as text.
+
+The staging table has the schema's fields in schema order (an optional field the file lacks is an
+empty column, so statements can name it), then the file's unknown columns in file order, then `_line`.
+Dates in DD/MM/YYYY that are real dates become YYYY-MM-DD; anything else stays as received for the
+checks to report.
+"""
+from __future__ import annotations
+
+import codecs
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from data.feed_schema import Table, normalise_header
+from data.ingest.scan import BOM, MAX_RECORD, Scan, scan
+
+DECODE_CHUNK = 16 * 1024 * 1024
+
+
+@dataclass
+class FeedIssue:
+    """A problem found while reading (before the SQL checks): code, line, field and value."""
+    code: str
+    line: int | None
+    field: str | None = None
+    value: str | None = None
+    ref: str | None = None
+
+
+class FeedRefused(Exception):
+    """The file cannot be used at all; the feed is refused (exit 2)."""
+
+    def __init__(self, prefix: str, file: str | None, issues: list[FeedIssue]):
+        super().__init__(f"{prefix}: " + ", ".join(i.code for i in issues))
+        self.prefix, self.file, self.issues = prefix, file, issues
+
+
+@dataclass
+class FileRead:
+    prefix: str
+    path: Path
+    encoding: str
+    scan: Scan
+    columns: list[str]               # staging columns (schema fields, then extras), without _line
+    extras: list[str]
+    staging: Path
+    issues: list[FeedIssue] = field(default_factory=list)
+    rows_read: int = 0               # records: good + damaged (blank lines are not records)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def find_files(feed_dir: Path, prefixes) -> tuple[dict[str, Path], list[tuple[str, FeedIssue]]]:
+    """Exactly one `<PREFIX>*.csv` per prefix. A longer prefix wins a name (none of ours nest)."""
+    files = sorted(p for p in feed_dir.iterdir() if p.is_file() and p.name.lower().endswith(".csv"))
+    found, problems = {}, []
+    for prefix in prefixes:
+        matches = [p for p in files if p.name.upper().startswith(prefix)
+                   and not any(o != prefix and o.startswith(prefix) and p.name.upper().startswith(o)
+                               for o in prefixes)]
+        if not matches:
+            problems.append((prefix, FeedIssue("E001", None, ref=prefix)))
+        elif len(matches) > 1:
+            problems.append((prefix, FeedIssue("E002", None, ref=prefix, value=", ".join(p.name for p in matches))))
+        else:
+            found[prefix] = matches[0]
+    return found, problems
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8' or 'cp1255'; raises FeedRefused-ready issues for a file in neither."""
+    utf8_error = _first_undecodable(path, "utf-8")
+    if utf8_error is None:
+        return "utf-8"
+    offset, non_ascii_before = utf8_error
+    if non_ascii_before:
+        # Valid multi-byte UTF-8 came before the bad byte: a damaged UTF-8 file, not Windows-1255
+        # (decoding it as Windows-1255 would publish garbled Hebrew without a word).
+        raise ValueError(("E008", offset))
+    cp_error = _first_undecodable(path, "cp1255")
+    if cp_error is None:
+        return "cp1255"
+    raise ValueError(("E003", offset))
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, bool] | None:
+    """(offset of the first byte that does not decode, whether non-ASCII text decoded before it)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    base, non_ascii = 0, False
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(DECODE_CHUNK)
+            final = not chunk
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(chunk, final)
+            except UnicodeDecodeError as e:
+                # e.start counts from the decoder's pending bytes, which precede this chunk.
+                return base - pending + e.start, non_ascii or _has_non_ascii(e.object[:e.start])
+            if not non_ascii and not text.isascii():
+                non_ascii = True
+            if final:
+                return None
+            base += len(chunk)
+
+
+def _has_non_ascii(data: bytes) -> bool:
+    return any(b >= 0x80 for b in data)
+
+
+def header_columns(prefix: str, names: list[str], table: Table) -> tuple[list[str], list[FeedIssue]]:
+    """Normalised header names; feed-level issues for duplicates and missing required columns."""
+    norm = [normalise_header(n) for n in names]
+    issues = []
+    for name, count in Counter(norm).items():
+        if count > 1:
+            issues.append(FeedIssue("E005", 1, field=name, value=name))
+    for req in table.required:
+        if req not in norm:
+            issues.append(FeedIssue("E004", 1, field=req, value=req))
+    return norm, issues
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _date_expr(col: str) -> str:
+    """DD/MM/YYYY that is a real date -> YYYY-MM-DD; anything else as received."""
+    return (f"CASE WHEN regexp_full_match({col}, '\\d{{2}}/\\d{{2}}/\\d{{4}}') "
+            f"AND try_strptime({col}, '%d/%m/%Y') IS NOT NULL "
+            f"THEN substr({col}, 7, 4) || '-' || substr({col}, 4, 2) || '-' || substr({col}, 1, 2) "
+            f"ELSE {col} END")
+
+
+def _write_clean(path: Path, sc: Scan, encoding: str, out: Path) -> None:
+    """The header and every good record, in UTF-8: damaged records and blank lines left out."""
+    cuts = sorted((d.start, d.end) for d in sc.damaged)
+    spans, pos = [], sc.header_end
+    for start, end in cuts:
+        if start > pos:
+            spans.append((pos, start))
+        pos = max(pos, end)
+    if pos < sc.size:
+        spans.append((pos, sc.size))
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        head = src.read(sc.header_end)
+        if head.startswith(BOM):
+            head = head[3:]
+        dst.write(head.decode(encoding).encode("utf-8") if encoding != "utf-8" else head)
+        for start, end in spans:
+            src.seek(start)
+            left = end - start
+            while left > 0:
+                piece = src.read(min(left, DECODE_CHUNK))
+                left -= len(piece)
+                dst.write(piece.decode(encoding).encode("utf-8") if encoding != "utf-8" else piece)
+
+
+def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Table, work: Path) -> FileRead:
+    """Stage one feed file as Parquet; raises FeedRefused when it cannot be used at all."""
+    if path.stat().st_size == 0:
+        raise FeedRefused(prefix, path.name, [FeedIssue("E006", 1)])
+    try:
+        encoding = detect_encoding(path)
+    except ValueError as e:
+        code, offset = e.args[0]
+        raise FeedRefused(prefix, path.name, [FeedIssue(code, None, ref=str(offset))]) from None
+    sc = scan(path, encoding)
+    if not any(h.strip() for h in sc.header):
+        raise FeedRefused(prefix, path.name, [FeedIssue("E006", 1)])
+    norm, issues = header_columns(prefix, sc.header, table)
+    if issues:
+        raise FeedRefused(prefix, path.name, issues)
+    known = set(table.names)
+    extras = [n for n in norm if n not in known]
+    read = FileRead(prefix, path, encoding, sc, table.names + extras, extras, work / f"{prefix}.stage.parquet")
+    read.issues += [FeedIssue("W704", 1, field=x, value=x) for x in extras]
+    read.rows_read = len(sc.lines) + sum(1 for d in sc.damaged if d.kind != "blank")
+    if read.rows_read == 0:
+        read.issues.append(FeedIssue("W703", 1))
+
+    source = path
+    if sc.damaged or encoding != "utf-8":
+        source = work / f"{prefix}.clean.csv"
+        _write_clean(path, sc, encoding, source)
+
+    position = {n: i for i, n in enumerate(norm)}
+    date_fields = {f.name for f in table.fields if f.kind == "date"}
+    selects = []
+    for name in read.columns:
+        if name in position:
+            col = f"c{position[name]}"
+            selects.append(f"{_date_expr(col) if name in date_fields else col} AS {_quote_ident(name)}")
+        else:
+            selects.append(f"CAST(NULL AS VARCHAR) AS {_quote_ident(name)}")
+    lines = pa.table({"_line": pa.array(sc.lines.astype(np.int32))})
+    view = f"lines_{prefix.lower()}"
+    con.register(view, lines)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(norm))) + "}"
+    reader = (f"read_csv({_sql_str(str(source))}, header=true, auto_detect=false, columns={columns}, "
+              f"delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false, "
+              f"max_line_size={2 * MAX_RECORD + 1024}, encoding='utf-8')")
+    if len(sc.lines):
+        query = f"SELECT {', '.join(selects)}, l._line FROM {reader} POSITIONAL JOIN {view} l"
+    else:
+        query = f"SELECT {', '.join(selects)}, CAST(NULL AS INTEGER) AS _line WHERE false"
+    con.execute(f"COPY ({query}) TO {_sql_str(str(read.staging))} (FORMAT parquet, COMPRESSION zstd)")
+    con.unregister(view)
+    staged = con.execute(f"SELECT count(*), count(_line) FROM read_parquet({_sql_str(str(read.staging))})").fetchall()[0]
+    if staged[0] != len(sc.lines) or staged[1] != len(sc.lines):
+        raise RuntimeError(f"{path.name}: the CSV reader found {staged[0]} records where the scan found "
+                           f"{len(sc.lines)}; refusing rather than misplacing line numbers")
+    return read

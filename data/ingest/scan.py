@@ -1,0 +1,268 @@
+"""Finds the records of a CSV file and the damaged ones among them, with numpy over the raw bytes.
+
+Why our own pass and not only the CSV reader: every record needs the line it starts on (a quoted line
+break makes records and lines differ), and a damaged record must be cut out byte for byte without
+losing its neighbours. The pass works on bytes, so it serves UTF-8 and Windows-1255 alike (the bytes
+, " CR LF and NUL mean the same in both).
+
+How quoting is followed without a loop per byte: in a well-formed file the parity of the number of
+quotes before a byte says whether the byte is inside a quoted field. A damaged quote flips that parity
+for the rest of the file, so both parities ("universes") are worked out for every line at once, and the
+only Python loop runs over damaged records: after one, reading resumes on the next line in whichever
+universe that line really starts in.
+
+A record is damaged when it has the wrong number of fields, a quote that neither opens nor closes a
+field (nor is a doubled quote inside one), a quote left open, a NUL byte, a carriage return not
+followed by a line feed, or more than MAX_RECORD bytes.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import mmap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MAX_RECORD = 1024 * 1024          # a record longer than this is damage, not data
+CHUNK = 32 * 1024 * 1024          # bytes scanned at a time: bounds memory on big files
+BOM = b"\xef\xbb\xbf"
+QUOTE, COMMA, LF, CR = 34, 44, 10, 13
+
+# Kinds of damage, in the order they are reported when a record has several.
+NUL, TOO_LONG, UNTERMINATED, STRAY_QUOTE, BARE_CR, FIELD_COUNT, BLANK = (
+    "nul", "too_long", "unterminated", "stray_quote", "bare_cr", "field_count", "blank")
+
+
+@dataclass
+class Damage:
+    line: int
+    start: int          # byte offsets in the file, end exclusive (terminator included)
+    end: int
+    kind: str
+    found: int = 0      # number of fields found, for FIELD_COUNT
+
+
+@dataclass
+class Scan:
+    header: list[str]               # header names as written (decoded, BOM removed)
+    header_end: int                 # byte offset just after the header line
+    has_bom: bool
+    starts: np.ndarray              # byte offset of each good record
+    ends: np.ndarray                # byte offset just after each good record (terminator included)
+    lines: np.ndarray               # line each good record starts on (header = line 1)
+    damaged: list[Damage] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.damaged
+
+
+def _open(path: Path) -> tuple[mmap.mmap | None, int]:
+    size = path.stat().st_size
+    if size == 0:
+        return None, 0
+    with open(path, "rb") as fh:
+        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), size
+
+
+def read_header(path: Path, encoding: str) -> tuple[list[str], int, bool]:
+    """The header names, the offset after the header line and whether the file starts with a BOM."""
+    with open(path, "rb") as fh:
+        head = fh.read(MAX_RECORD + 3)
+    has_bom = head.startswith(BOM)
+    start = 3 if has_bom else 0
+    nl = head.find(b"\n", start)
+    end = len(head) if nl < 0 else nl + 1
+    text = head[start:end].decode(encoding, errors="replace").rstrip("\r\n")
+    names = next(csv.reader(io.StringIO(text)), []) if text.strip() else []
+    return names, end, has_bom
+
+
+def _per_line_sum(mask: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
+    """How many True bytes each line holds (lines are never empty: each has at least its LF)."""
+    if len(line_starts) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.add.reduceat(mask.view(np.uint8), line_starts, dtype=np.int64)
+
+
+def _count_in_lines(positions: np.ndarray, line_starts: np.ndarray, nlines: int) -> np.ndarray:
+    out = np.zeros(nlines, dtype=np.int64)
+    if len(positions):
+        np.add.at(out, np.searchsorted(line_starts, positions, side="right") - 1, 1)
+    return out
+
+
+class _Universe:
+    """Records of a chunk as seen when line 0 starts outside quotes (u=0) or inside them (u=1)."""
+
+    def __init__(self, u, ends_here, commas, badq, nul, bare_cr, lens, blank_line, final, ncols):
+        self.u = u
+        last = np.flatnonzero(ends_here)                    # last line of each complete record
+        first = np.concatenate(([0], last[:-1] + 1)) if len(last) else np.zeros(0, dtype=np.int64)
+        self.first, self.last = first, last
+        # Lines that start a record in this universe -> record index.
+        self.record_of_line = np.full(len(ends_here) + 1, -1, dtype=np.int64)
+        self.record_of_line[first] = np.arange(len(first))
+
+        def seg(a):
+            c = np.concatenate(([0], np.cumsum(a)))
+            return c[last + 1] - c[first]
+
+        nfields = seg(commas) + 1
+        self.nfields = nfields
+        nbytes = seg(lens)
+        nlines = last - first + 1
+        kind = np.full(len(first), "", dtype=object)
+        single = nlines == 1
+        blank = single & blank_line[first] if len(first) else np.zeros(0, dtype=bool)
+        checks = [
+            (seg(nul) > 0, NUL),
+            (nbytes > MAX_RECORD, TOO_LONG),
+            (seg(badq) > 0, STRAY_QUOTE),
+            (seg(bare_cr) > 0, BARE_CR),
+            (nfields != ncols, FIELD_COUNT),
+        ]
+        bad = blank.copy()
+        for cond, name in reversed(checks):
+            kind[cond] = name
+            bad |= cond
+        kind[blank] = BLANK
+        self.kind = kind
+        self.bad = np.flatnonzero(bad)
+        self.badq_line = badq
+        self.multi = ~single
+
+
+def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int, first_line: int,
+                starts_out: list, ends_out: list, lines_out: list, damaged: list) -> tuple[int, int]:
+    """Scan bytes [base, end); returns (offset where the next chunk starts, its first line number)."""
+    b = np.frombuffer(buf, dtype=np.uint8, count=end - base, offset=base)
+    n = len(b)
+    nl = np.flatnonzero(b == LF)
+    line_starts = np.concatenate(([0], nl + 1))
+    if line_starts[-1] == n:                        # the chunk ends right after a LF
+        line_starts = line_starts[:-1]
+    nlines = len(line_starts)
+    line_ends = np.concatenate((line_starts[1:], [n]))
+    complete = np.ones(nlines, dtype=bool)          # line ends with a LF (or at the file's end)
+    if len(nl) < nlines and not final:
+        complete[-1] = False
+    lens = line_ends - line_starts
+
+    qmask = b == QUOTE
+    nul = _count_in_lines(np.flatnonzero(b == 0), line_starts, nlines)
+    cr = np.flatnonzero(b == CR)
+    if len(cr):
+        nxt = np.where(cr + 1 < n, b[np.minimum(cr + 1, n - 1)], LF if final else 0)
+        cr = cr[(nxt != LF) & ((cr + 1 < n) | final)]
+    bare_cr = _count_in_lines(cr, line_starts, nlines)
+    content = lens - (b[line_ends - 1] == LF) - ((lens >= 2) & (b[np.maximum(line_ends - 2, 0)] == CR))
+    blank_line = content == 0
+    cmask = b == COMMA
+
+    if not qmask.any():
+        par_end = np.zeros(nlines, dtype=np.uint8)
+        commas = (_per_line_sum(cmask, line_starts),) * 2
+        badq = (np.zeros(nlines, dtype=np.int64),) * 2
+    else:
+        par = np.cumsum(qmask, dtype=np.uint8)
+        par &= 1                                    # parity of quotes up to and including each byte
+        par_end = par[line_ends - 1]
+        c0 = cmask & (par == 0)
+        commas = (_per_line_sum(c0, line_starts), _per_line_sum(cmask & ~c0, line_starts))
+        del c0
+        qp = np.flatnonzero(qmask)
+        prev = np.where(qp > 0, b[np.maximum(qp - 1, 0)], LF)
+        nxt = np.where(qp + 1 < n, b[np.minimum(qp + 1, n - 1)], COMMA)
+        ok_open = (prev == COMMA) | (prev == LF) | (prev == QUOTE) | (qp == 0)
+        ok_close = (nxt == COMMA) | (nxt == LF) | (nxt == CR) | (nxt == QUOTE)
+        odd = (np.arange(len(qp)) & 1).astype(bool)   # quotes before this one: odd -> inside a field
+        bad0 = np.where(odd, ~ok_close, ~ok_open)
+        bad1 = np.where(odd, ~ok_open, ~ok_close)
+        badq = (_count_in_lines(qp[bad0], line_starts, nlines), _count_in_lines(qp[bad1], line_starts, nlines))
+        del par
+    universes = []
+    for u in (0, 1):
+        ends_here = (par_end == u) & complete
+        if final and nlines:
+            ends_here[-1] = True                    # end of file ends the last record, closed or not
+        universes.append(_Universe(u, ends_here, commas[u], badq[u], nul, bare_cr, lens, blank_line,
+                                   final, ncols))
+    if final and nlines:
+        # A record that reaches the end of the file with a quote still open is unterminated.
+        for u, un in enumerate(universes):
+            if len(un.last) and par_end[-1] != u:
+                i = len(un.last) - 1
+                un.kind[i] = UNTERMINATED
+                if not len(un.bad) or un.bad[-1] != i:
+                    un.bad = np.append(un.bad, i)
+
+    line, u = 0, 0
+    while line < nlines:
+        un = universes[u]
+        r = un.record_of_line[line]
+        if r < 0:
+            # No record starting here ends inside this chunk. Short enough: carry it to the next chunk.
+            if line_ends[-1] - line_starts[line] <= MAX_RECORD or not complete[line]:
+                break
+            # Longer than any record may be: a quote opened on this line swallowed the lines after it.
+            fl = line
+            kind = TOO_LONG if lens[fl] > MAX_RECORD else STRAY_QUOTE if un.badq_line[fl] else UNTERMINATED
+            damaged.append(Damage(first_line + fl, base + int(line_starts[fl]), base + int(line_ends[fl]), kind))
+            line, u = fl + 1, int(par_end[fl])
+            continue
+        k = np.searchsorted(un.bad, r)
+        stop = int(un.bad[k]) if k < len(un.bad) else len(un.first)
+        if stop > r:
+            starts_out.append(base + line_starts[un.first[r:stop]])
+            ends_out.append(base + line_ends[un.last[r:stop]])
+            lines_out.append(first_line + un.first[r:stop])
+        if stop == len(un.first):
+            line = int(un.last[-1]) + 1
+            break
+        fl, ll = int(un.first[stop]), int(un.last[stop])
+        kind = un.kind[stop]
+        if un.multi[stop] and kind in (STRAY_QUOTE, UNTERMINATED, TOO_LONG):
+            # A quote opened on line fl swallowed the lines after it: only line fl is damaged, and
+            # reading resumes on the next line in the parity that line really starts in.
+            kind = TOO_LONG if lens[fl] > MAX_RECORD else STRAY_QUOTE if un.badq_line[fl] else UNTERMINATED
+            damaged.append(Damage(first_line + fl, base + int(line_starts[fl]), base + int(line_ends[fl]), kind))
+            line, u = fl + 1, int(par_end[fl])
+            continue
+        damaged.append(Damage(first_line + fl, base + int(line_starts[fl]), base + int(line_ends[ll]), kind,
+                              int(un.nfields[stop])))
+        line = ll + 1
+    if line >= nlines:
+        return end, first_line + nlines
+    # Lines from `line` on form a record the chunk cuts: the next chunk starts there (parity resets).
+    return base + int(line_starts[line]), first_line + line
+
+
+def scan(path: Path, encoding: str = "utf-8") -> Scan:
+    """Scan a CSV file; the header's field count is what every record must have."""
+    header, header_end, has_bom = read_header(path, encoding)
+    names = [h.replace("\ufeff", "") for h in header]
+    mm, size = _open(path)
+    starts, ends, lines, damaged = [], [], [], []
+    try:
+        pos, line = header_end, 2
+        while mm is not None and pos < size:
+            end = min(size, pos + CHUNK)
+            final = end == size
+            new_pos, new_line = _scan_chunk(mm, pos, end, final, len(names), line, starts, ends, lines, damaged)
+            if new_pos == pos and not final:
+                # One record longer than a chunk: widen until it ends (it is damage beyond MAX_RECORD).
+                end = min(size, pos + 2 * CHUNK + MAX_RECORD)
+                new_pos, new_line = _scan_chunk(mm, pos, end, end == size, len(names), line,
+                                                starts, ends, lines, damaged)
+                if new_pos == pos:
+                    raise ValueError(f"{path.name}: cannot find the end of the record on line {line}")
+            pos, line = new_pos, new_line
+    finally:
+        if mm is not None:
+            mm.close()
+    cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+    return Scan(names, header_end, has_bom, cat(starts), cat(ends), cat(lines), damaged, size)
