@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from auth import audit
 from common.clock import now_iso, today
 from common.config import settings
 from data import publish
@@ -71,11 +72,6 @@ def _refusal(code: str, prefix: str | None, file: str | None, line=None, field=N
             "message_he": message(code, "he", value, ref), "message_en": message(code, "en", value, ref)}
 
 
-def _audit(action: str, details: dict, reason: str | None = None) -> None:
-    from auth import audit
-    audit.record(action, actor=ACTOR, details=details, reason=reason)
-
-
 def ingest(feed_dir: str | Path, date: str, replace: bool = False, *, before_switch=None) -> IngestResult:
     """Validate the feed in feed_dir and publish it as snapshot `date`, or refuse it.
 
@@ -97,8 +93,8 @@ def ingest(feed_dir: str | Path, date: str, replace: bool = False, *, before_swi
         publish.clean_orphans()
         if publish.is_published(date) and not replace:
             report.update(status="exists", exit_code=ALREADY_PUBLISHED)
-            _audit("ingest_refused", {"date": date, "reason": "already_published"},
-                   reason="the date is already published; --replace was not given")
+            audit.record("ingest_refused", actor=ACTOR, details={"date": date, "reason": "already_published"},
+                         reason="the date is already published; --replace was not given")
             return IngestResult(ALREADY_PUBLISHED, "exists", date, report)
         work = settings().home / ".ingest-work" / f"{date}.{secrets.token_hex(4)}"
         shutil.rmtree(work.parent, ignore_errors=True)       # leftovers of killed runs (we hold the lock)
@@ -173,9 +169,10 @@ def _run(con, feed_dir: Path, date: str, work: Path, report: dict, timings: dict
         rep.write_json(store / "report.json", report)
 
         def audit_then_hook():
-            _audit("ingest_published", {"date": date, "token": store.name, "replace": report["replace"],
-                                        "files": {p: {k: f[k] for k in ("rows_read", "rows_accepted", "rows_rejected")}
-                                                  for p, f in report["files"].items()}})
+            audit.record("ingest_published", actor=ACTOR, details={
+                "date": date, "token": store.name, "replace": report["replace"],
+                "files": {p: {k: f[k] for k in ("rows_read", "rows_accepted", "rows_rejected")}
+                          for p, f in report["files"].items()}})
             if before_switch is not None:
                 before_switch()
 
@@ -236,9 +233,9 @@ def _refuse(con, report: dict, reads: dict[str, FileRead], date: str, code: int,
     report.update(status="refused", exit_code=code, finished_at=now_iso(), timings=timings,
                   duration_s=round(time.monotonic() - started, 3), report_path=str(out / "report.json"))
     rep.write_json(out / "report.json", report)
-    _audit("ingest_refused", {"date": date, "report": out.name, "exit_code": code,
-                              "codes": sorted({r["code"] for r in report["refusal"]})},
-           reason="; ".join(r["message_en"] for r in report["refusal"])[:1000])
+    audit.record("ingest_refused", actor=ACTOR, details={
+        "date": date, "report": out.name, "exit_code": code, "codes": sorted({r["code"] for r in report["refusal"]})},
+        reason="; ".join(r["message_en"] for r in report["refusal"])[:1000])
     return IngestResult(code, "refused", date, report, out / "report.json")
 
 
