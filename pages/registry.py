@@ -41,4 +41,9 @@ PAGES: list[PageSpec] = [
     PageSpec("audit_log", "audit_log", "יומן ביקורת", "Audit log", ":material/policy:", "manage", Action.VIEW_AUDIT),
     PageSpec("usage", "usage", "סקירת שימוש", "Usage review", ":material/monitoring:", "ministry",
              Action.REVIEW_USAGE),
+    PageSpec("access_request", "access_request", "בקשת גישה", "Access request", ":material/assignment:", "general",
+             Action.FILE_REQUEST),
+    PageSpec("inbox", "inbox", "הודעות", "Inbox", ":material/inbox:", "general", None),
+    PageSpec("request_queue", "request_queue", "תור בקשות גישה", "Access request queue", ":material/fact_check:",
+             "ministry", Action.REVIEW_REQUESTS),
 ]
