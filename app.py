@@ -32,6 +32,8 @@ TEXT = {
              "en": "Your session was idle for {minutes} minutes. Please sign in again."},
     "authority": {"he": "רשות", "en": "Authority"},
     "language": {"he": "שפה", "en": "Language"},
+    "no_snapshot": {"he": "עדיין לא פורסמה תמונת מצב של המצבה. הנתונים יופיעו כאן אחרי שצוות המשרד יטען את הקובץ היומי.",
+                    "en": "No census snapshot has been published yet. Data appears here once ministry staff load the daily feed."},
     "no_email": {"he": "ספק ההזדהות לא מסר כתובת דוא\"ל; לא ניתן להמשיך.",
                  "en": "The identity provider gave no e-mail address; cannot continue."},
 }
@@ -132,6 +134,10 @@ def _choose_authority(principal: Principal, names: dict[str, str]) -> str | None
 
 def _page_runner(spec: PageSpec, ctx: context.PageContext):
     def run_page():
+        if spec.needs_snapshot and ctx.snapshot is None:
+            st.title(spec.title(ctx.lang))
+            st.info(tr(TEXT, "no_snapshot"))
+            return
         module = importlib.import_module(f"pages.{spec.module}")
         module.render(ctx)
     run_page.__name__ = f"page_{spec.slug}"
