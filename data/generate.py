@@ -31,22 +31,19 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def write_feed(tables: dict, out: Path, date: dt.date) -> dict[str, int]:
-    """Write each table as <PREFIX>_<date>.csv (UTF-8, RFC 4180, header row); returns rows per file.
-    Old files of the same prefixes in the folder are removed first: the spec wants one per prefix."""
+def clear_feed(out: Path) -> None:
+    """Remove earlier feed files from the folder: the spec wants exactly one file per prefix."""
     out.mkdir(parents=True, exist_ok=True)
     for prefix in PREFIXES:
         for old in out.glob(f"{prefix}_*.csv"):
-            # GORMEY_KESHER_ would also match a prefix GORMEY; ours are distinct enough, but check exactly.
-            if old.name[len(prefix) + 1:len(prefix) + 2].isdigit():
+            if old.name[len(prefix) + 1:len(prefix) + 2].isdigit():   # not a longer prefix's file
                 old.unlink()
-    rows = {}
-    for prefix in PREFIXES:
-        df = tables[prefix]
-        df.write_csv(out / f"{prefix}_{date.isoformat()}.csv", include_header=True, quote_style="necessary",
-                     null_value="")
-        rows[prefix] = df.height
-    return rows
+
+
+def write_table(df, out: Path, prefix: str, date: dt.date) -> None:
+    """<PREFIX>_<date>.csv: UTF-8 without BOM, RFC 4180 quoting, header row, empty = missing."""
+    df.write_csv(out / f"{prefix}_{date.isoformat()}.csv", include_header=True, quote_style="necessary",
+                 null_value="")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,8 +62,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from data.generator_builtin import build as build_world
         world = build_world()
-    result = build_feed(world, args.students, date, args.seed)
-    rows = write_feed(result.tables, args.out, date)
+    clear_feed(args.out)
+    rows: dict[str, int] = {}
+
+    def emit(prefix, df) -> None:
+        write_table(df, args.out, prefix, date)
+        rows[prefix] = df.height
+
+    result = build_feed(world, args.students, date, args.seed, emit=emit)
 
     s = result.stats
     print(f"feed {date.isoformat()} (SHNAT_LIMUDIM {s['school_year']}) written to {args.out} "

@@ -89,10 +89,10 @@ _FIRST_NAMES = {
 JEWISH_SURNAMES = ("כהן לוי מזרחי פרץ ביטון דהן אברהם פרידמן אגאי מלכה אזולאי כץ יוסף דוד עמר אוחיון חדד "
                    "גבאי שפירא רוזנברג ברק שלום גולן").split()
 # Common Arab and Druze family names, written in Hebrew as the ministry's files spell them.
-MUSLIM_SURNAMES = ("ג'אבר מסאלחה חוסיין עותמאן אגבאריה מחאמיד ח'טיב סעדי עאסי אבו ריא זבידאת אבו עראר "
-                   "עיסא מנסור ח'לאילה יונס טאהא אבו סאלח").split()
-CHRISTIAN_SURNAMES = "חדאד נסאר שחאדה בשארה ח'ורי עזאם סמעאן עבוד".split()
-DRUZE_SURNAMES = "חלבי קיוף טרביה עאמר פארס חסון ח'יר אבו רוקן".split()
+MUSLIM_SURNAMES = ("ג'אבר,מסאלחה,חוסיין,עותמאן,אגבאריה,מחאמיד,ח'טיב,סעדי,עאסי,אבו ריא,זבידאת,אבו עראר,"
+                   "עיסא,מנסור,ח'לאילה,יונס,טאהא,אבו סאלח").split(",")
+CHRISTIAN_SURNAMES = "חדאד,נסאר,שחאדה,בשארה,ח'ורי,עזאם,סמעאן,עבוד".split(",")
+DRUZE_SURNAMES = "חלבי,קיוף,טרביה,עאמר,פארס,חסון,ח'יר,אבו רוקן".split(",")
 
 
 def arab_surnames() -> pl.DataFrame:
@@ -109,7 +109,7 @@ def build() -> World:
          for c, n, r, rn, s, m, p, shares, dati, haredi, lon, lat in _LOCALITIES],
         schema=["SEMEL_YISHUV", "SHEM_YISHUV", "SEMEL_RASHUT", "SHEM_RASHUT", "SUG_RASHUT", "MACHOZ",
                 "POPULATION", "SHARE_JEWISH", "SHARE_MUSLIM", "SHARE_CHRISTIAN", "SHARE_DRUZE",
-                "SHARE_DATI", "SHARE_HAREDI", "LON", "LAT"], orient="row")
+                "SHARE_DATI", "SHARE_HAREDI", "LON", "LAT"], orient="row").with_columns(BEDOUIN=pl.lit(False))
     schools = pl.DataFrame(
         _SCHOOLS, schema=["SEMEL_MOSAD", "SHEM_MOSAD", "SEMEL_YISHUV", "PIKUACH", "ME_SHICHVA",
                           "AD_SHICHVA", "SPECIAL", "LONGITUDE", "LATITUDE"], orient="row")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import polars as pl
@@ -26,7 +27,7 @@ UNPLACED = 0.012          # compulsory-age residents with no active placement
 HISTORY = 0.04            # students with an earlier, left placement this year
 MOVED_WITH_HISTORY = 0.3  # of those, the earlier row has another residence locality
 AWAY = 0.03               # study outside their authority by choice
-AWAY_REGIONAL = 0.15      # the same, for regional councils' localities
+AWAY_REGIONAL = (0.05, 0.2)  # the same in regional councils' localities: elementary, grades 7-12
 OVER_MAX_CLASSES = 0.02
 MISCOUNTED_CLASSES = 0.03
 OVER_QUOTA_TRACKS = 0.05
@@ -67,6 +68,23 @@ def school_year(date: dt.date) -> int:
     return date.year + 1 if date.month >= 9 else date.year
 
 
+def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array with where each run starts and its length. (numpy's own
+    np.unique takes a hashing path on large integer arrays that is many times slower than sorting.)"""
+    if not len(sorted_values):
+        return sorted_values, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    first = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    return sorted_values[first], first, np.diff(np.r_[first, len(sorted_values)])
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(values, kind="stable")
+    uniq, first, counts = _runs(values[order])
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.repeat(np.arange(len(uniq)), counts)
+    return uniq, inverse
+
+
 def _pick_weighted(query_group: np.ndarray, table_group: np.ndarray, table_weight: np.ndarray,
                    rng: np.random.Generator) -> np.ndarray:
     """For each query, the index of a table row of the same group, drawn by weight. Vectorised: each
@@ -74,7 +92,7 @@ def _pick_weighted(query_group: np.ndarray, table_group: np.ndarray, table_weigh
     Every queried group must exist in the table."""
     order = np.argsort(table_group, kind="stable")
     tg, tw = table_group[order], table_weight[order].astype(np.float64)
-    groups, starts = np.unique(tg, return_index=True)
+    groups, starts, _ = _runs(tg)
     ends = np.append(starts[1:], len(tg))
     rank = np.repeat(np.arange(len(groups)), ends - starts)
     cw = np.cumsum(tw)
@@ -91,7 +109,7 @@ def _pick_weighted(query_group: np.ndarray, table_group: np.ndarray, table_weigh
 
 def _dates(days: np.ndarray) -> pl.Series:
     """Days since 1970-01-01 -> ISO date strings."""
-    return pl.Series(days.astype("datetime64[D]").astype(str))
+    return pl.Series(np.asarray(days, dtype=np.int64)).cast(pl.Int32).cast(pl.Date).cast(pl.String)
 
 
 def _day(d: dt.date) -> int:
@@ -99,15 +117,80 @@ def _day(d: dt.date) -> int:
 
 
 def _digits(values: np.ndarray, width: int) -> pl.Series:
-    return pl.Series(values.astype(np.int64)).cast(pl.String).str.zfill(width)
+    return pl.Series(np.asarray(values, dtype=np.int64)).cast(pl.String).str.zfill(width)
 
 
 def _text(values) -> pl.Series:
     return pl.Series(np.asarray(values)).cast(pl.String)
 
 
-def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedResult:
+def _where(mask: np.ndarray, yes: pl.Series, no: pl.Series | None = None) -> pl.Series:
+    """Element-wise choice between two text Series (no Series = missing)."""
+    frame = pl.DataFrame({"m": np.asarray(mask, dtype=bool), "y": yes})
+    if no is None:
+        return frame.select(pl.when(pl.col("m")).then(pl.col("y")).alias("v")).to_series()
+    return frame.with_columns(n=no).select(pl.when(pl.col("m")).then(pl.col("y")).otherwise(pl.col("n"))
+                                          .alias("v")).to_series()
+
+
+def _null_where(series: pl.Series, mask: np.ndarray) -> pl.Series:
+    return _where(~np.asarray(mask, dtype=bool), series)
+
+
+class _Addresses:
+    """Addresses in a locality: a real street where the locality has streets, else the CBS code 9000
+    (the locality's own name), as in villages without street names. Kept as indices until written."""
+
+    def __init__(self, world: World, loc_code: np.ndarray, loc_regional: np.ndarray, rng: np.random.Generator):
+        L = len(loc_code)
+        self.rng, self.loc_regional = rng, loc_regional
+        self.loc_code = pl.Series(loc_code)
+        self.loc_name = world.localities["SHEM_YISHUV"]
+        self.loc_num = self.loc_code.str.to_integer(strict=False).fill_null(0).to_numpy()
+        streets = world.streets.join(pl.DataFrame({"SEMEL_YISHUV": loc_code, "_loc": np.arange(L)}),
+                                     on="SEMEL_YISHUV", how="inner").sort("_loc", "SEMEL_RECHOV")
+        self.street_loc = streets["_loc"].to_numpy()
+        self.street_code, self.street_name = streets["SEMEL_RECHOV"], streets["SHEM_RECHOV"]
+        self.street_num = self.street_code.str.to_integer(strict=False).fill_null(9000).to_numpy()
+        self.has_streets = np.zeros(L, dtype=bool)
+        self.has_streets[self.street_loc] = True
+
+    def draw(self, locs: np.ndarray) -> dict:
+        n, rng = len(locs), self.rng
+        street = np.full(n, -1, dtype=np.int64)
+        with_st = self.has_streets[locs]
+        if with_st.any():
+            street[with_st] = _pick_weighted(locs[with_st], self.street_loc, np.ones(len(self.street_loc)), rng)
+        house = np.minimum(1 + (rng.pareto(1.3, n) * 12).astype(np.int64), 180)
+        flat = np.where(self.loc_regional[locs] | (rng.random(n) < 0.3), 0, rng.integers(1, 30, n))
+        rech_num = np.where(street >= 0, self.street_num[np.maximum(street, 0)], 9000)
+        mikud = 1_000_000 + (self.loc_num[locs] * 7919 + rech_num * 131 + house // 10) % 9_000_000
+        return {"loc": locs, "street": street, "house": house, "flat": flat, "mikud": mikud}
+
+    def take(self, a: dict, idx: np.ndarray | None = None) -> dict:
+        return a if idx is None else {k: v[idx] for k, v in a.items()}
+
+    def street_code_of(self, a: dict) -> pl.Series:
+        st = a["street"]
+        return _where(st >= 0, self.street_code.gather(np.maximum(st, 0)), pl.Series(["9000"] * len(st)))
+
+    def street_name_of(self, a: dict) -> pl.Series:
+        st = a["street"]
+        return _where(st >= 0, self.street_name.gather(np.maximum(st, 0)), self.loc_name.gather(a["loc"]))
+
+
+def build_feed(world: World, n_students: int, date: dt.date, seed: int,
+               emit: Callable[[str, pl.DataFrame], None] | None = None) -> FeedResult:
+    """The feed's tables. With `emit`, each table is handed to it as soon as it is made and not kept,
+    so the national feed never holds all seven in memory at once."""
     rng = np.random.default_rng(seed)
+    tables: dict[str, pl.DataFrame] = {}
+
+    def put(prefix: str, df: pl.DataFrame) -> None:
+        if emit is None:
+            tables[prefix] = df
+        else:
+            emit(prefix, df)
     year = school_year(date)
     year_start = _day(dt.date(year - 1, 9, 1))
     today = _day(date)
@@ -115,16 +198,17 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     # ---------------------------------------------------------------- localities and authorities
     loc = world.localities
     L = loc.height
-    loc_code = loc["SEMEL_YISHUV"].to_numpy()
-    loc_name = loc["SHEM_YISHUV"].to_numpy()
-    auth_codes, loc_auth = np.unique(loc["SEMEL_RASHUT"].to_numpy(), return_inverse=True)
+    loc_code_np = loc["SEMEL_YISHUV"].to_numpy()
+    loc_code = loc["SEMEL_YISHUV"]
+    auth_codes, loc_auth = _unique_inverse(loc["SEMEL_RASHUT"].to_numpy())
     loc_regional = loc["SUG_RASHUT"].to_numpy() == 3
-    loc_area = np.array([AREA_CODE.get(m, "08") for m in loc["MACHOZ"].fill_null("").to_list()])
+    loc_area = pl.Series([AREA_CODE.get(m, "08") for m in loc["MACHOZ"].fill_null("").to_list()], dtype=pl.String)
     pop = loc["POPULATION"].fill_null(0).to_numpy().astype(np.float64)
     shares = np.column_stack([loc[c].fill_null(0.0).to_numpy() for c in
                               ("SHARE_JEWISH", "SHARE_MUSLIM", "SHARE_CHRISTIAN", "SHARE_DRUZE")])
     shares = shares / np.maximum(shares.sum(axis=1, keepdims=True), 1e-12)
     loc_x, loc_y = loc["LON"].fill_null(35.0).to_numpy(), loc["LAT"].fill_null(31.8).to_numpy()
+    addresses = _Addresses(world, loc_code_np, loc_regional, rng)
 
     # Students per locality by population share (largest remainder, so the total is exact).
     raw = pop / pop.sum() * n_students
@@ -135,7 +219,7 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     N = n_students
 
     # ---------------------------------------------------------------- families
-    sizes = rng.choice([1, 2, 3, 4], p=[0.42, 0.33, 0.17, 0.08], size=N)
+    sizes = rng.choice([1, 2, 3, 4], p=[0.50, 0.28, 0.15, 0.07], size=N)
     starts = np.cumsum(sizes) - sizes
     new_family = np.zeros(N, dtype=bool)
     new_family[starts[starts < N]] = True
@@ -152,10 +236,11 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     fam_stream = np.select([fam_group == DRUZE, fam_group != JEWISH, u < haredi_share, u < haredi_share + dati_share],
                            [DRUZE_STREAM, ARAB, HAREDI, DATI], MAMLACHTI)
 
-    names_tbl = world.first_names
-    sur_tbl = world.surnames
-    sur_groups = set(sur_tbl["GROUP"].to_list())
-    first_groups = set(names_tbl["GROUP"].to_list())
+    names_tbl, sur_tbl = world.first_names, world.surnames
+    sur_groups, first_groups = set(sur_tbl["GROUP"].to_list()), set(names_tbl["GROUP"].to_list())
+    sur_group_np, sur_w = sur_tbl["GROUP"].to_numpy(), sur_tbl["WEIGHT"].to_numpy()
+    first_key_tbl = names_tbl["GROUP"].to_numpy() * 10 + names_tbl["SEX"].to_numpy()
+    first_w = names_tbl["WEIGHT"].to_numpy()
 
     def fallback(groups: np.ndarray, available: set) -> np.ndarray:
         # A group without names of its own borrows the nearest one (Christian/Druze -> Muslim -> Jewish).
@@ -163,66 +248,36 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
         for g, alts in ((CHRISTIAN, (MUSLIM, JEWISH)), (DRUZE, (MUSLIM, JEWISH)), (MUSLIM, (JEWISH,)),
                         (JEWISH, (MUSLIM,))):
             if g not in available:
-                alt = next(a for a in alts if a in available)
-                out[out == g] = alt
+                out[out == g] = next(a for a in alts if a in available)
         return out
 
-    sur_g = fallback(fam_group, sur_groups)
-    fam_surname_idx = _pick_weighted(sur_g, sur_tbl["GROUP"].to_numpy(), sur_tbl["WEIGHT"].to_numpy(), rng)
-    sur_names = sur_tbl["NAME"].to_numpy()
-    first_key_tbl = names_tbl["GROUP"].to_numpy() * 10 + names_tbl["SEX"].to_numpy()
-    first_w = names_tbl["WEIGHT"].to_numpy()
-    first_names = names_tbl["NAME"].to_numpy()
+    def first_name(groups: np.ndarray, sex: np.ndarray) -> pl.Series:
+        idx = _pick_weighted(fallback(groups, first_groups) * 10 + sex, first_key_tbl, first_w, rng)
+        return names_tbl["NAME"].gather(idx)
 
-    def first_name(groups: np.ndarray, sex: np.ndarray) -> np.ndarray:
-        return first_names[_pick_weighted(fallback(groups, first_groups) * 10 + sex, first_key_tbl, first_w, rng)]
+    def surname_idx(groups: np.ndarray) -> np.ndarray:
+        return _pick_weighted(fallback(groups, sur_groups), sur_group_np, sur_w, rng)
 
-    # Family address: a real street of the locality where it has streets, else the CBS code 9000
-    # (the locality's own name, as in villages without street names).
-    streets = world.streets.join(pl.DataFrame({"SEMEL_YISHUV": loc_code, "_loc": np.arange(L)}),
-                                 on="SEMEL_YISHUV", how="inner").sort("_loc", "SEMEL_RECHOV")
-    st_loc = streets["_loc"].to_numpy()
-    has_streets = np.zeros(L, dtype=bool)
-    has_streets[np.unique(st_loc)] = True
-
-    loc_num = pl.Series(loc_code).str.to_integer(strict=False).fill_null(0).to_numpy()
-
-    def address(locs: np.ndarray):
-        n = len(locs)
-        rechov = np.full(n, "9000", dtype=object)
-        shem = loc_name[locs].astype(object)
-        with_st = has_streets[locs]
-        if with_st.any() and streets.height:
-            idx = _pick_weighted(locs[with_st], st_loc, np.ones(len(st_loc)), rng)
-            rechov[with_st] = streets["SEMEL_RECHOV"].to_numpy()[idx]
-            shem[with_st] = streets["SHEM_RECHOV"].to_numpy()[idx]
-        house = np.minimum(1 + (rng.pareto(1.3, n) * 12).astype(np.int64), 180)
-        flat = np.where(loc_regional[locs] | (rng.random(n) < 0.3), 0, rng.integers(1, 30, n))
-        code_num = loc_num[locs]
-        rech_num = pl.Series(rechov.astype(str)).str.to_integer(strict=False).fill_null(0).to_numpy()
-        mikud = 1_000_000 + (code_num * 7919 + rech_num * 131 + house // 10) % 9_000_000
-        return rechov.astype(str), shem.astype(str), house, flat, mikud
-
-    fam_rechov, fam_rechov_name, fam_house, fam_flat, fam_mikud = address(fam_loc)
+    fam_surname = surname_idx(fam_group)
+    fam_addr = addresses.draw(fam_loc)
 
     # ---------------------------------------------------------------- students
     grade_w = 1.02 ** (12 - np.arange(1, 13))
     grade = rng.choice(np.arange(1, 13), p=grade_w / grade_w.sum(), size=N)
     sex = rng.integers(1, 3, N)
     birth_year = year - 6 - grade
-    y0 = (np.asarray(birth_year - 1970, dtype="int64")).astype("datetime64[Y]")
+    y0 = np.asarray(birth_year - 1970, dtype="int64").astype("datetime64[Y]")
     first_day = y0.astype("datetime64[D]").astype(np.int64)
     year_len = (y0 + 1).astype("datetime64[D]").astype(np.int64) - first_day
     birth = first_day + (rng.random(N) * year_len).astype(np.int64)
     stu_group = fam_group[stu_fam]
     stu_stream = fam_stream[stu_fam]
     stu_first = first_name(stu_group, sex)
-    stu_surname = sur_names[fam_surname_idx][stu_fam]
 
     # ---------------------------------------------------------------- schools and placement
     schools = complete_schools(world, rng)
     S = schools.height
-    code_to_loc = {c: i for i, c in enumerate(loc_code)}
+    code_to_loc = {c: i for i, c in enumerate(loc_code_np)}
     s_loc = np.array([code_to_loc[c] for c in schools["SEMEL_YISHUV"].to_list()], dtype=np.int64)
     s_auth = loc_auth[s_loc]
     s_stream = schools["PIKUACH"].to_numpy()
@@ -232,17 +287,17 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     s_x, s_y = schools["X"].to_numpy(), schools["Y"].to_numpy()
     coslat = np.cos(np.radians(31.5))
 
-    away_p = np.where(loc_regional[stu_loc], AWAY_REGIONAL, AWAY)
+    away_p = np.where(loc_regional[stu_loc], np.where(grade >= 7, AWAY_REGIONAL[1], AWAY_REGIONAL[0]), AWAY)
     away = rng.random(N) < away_p
     combo = ((stu_loc * 8 + stu_stream) * 16 + grade) * 2 + away
-    combos, stu_combo = np.unique(combo, return_inverse=True)
+    combos, stu_combo = _unique_inverse(combo)
     stream_alts = {MAMLACHTI: (DATI,), DATI: (MAMLACHTI,), HAREDI: (DATI, MAMLACHTI), ARAB: (DRUZE_STREAM,),
                    DRUZE_STREAM: (ARAB,)}
     pools: dict[tuple[int, int], np.ndarray] = {}
 
     def pool(stream: int, g: int) -> np.ndarray:
-        # Schools a child of this stream can attend in grade g (special education is for referred
-        # children only: it receives a small share through its low weight, in its own stream).
+        # Schools a child of this stream can attend in grade g; another stream's when none exists.
+        # (Special-education schools are in the pool with a low weight: few children are referred.)
         key = (stream, g)
         if key not in pools:
             offers = (s_me <= g) & (s_ad >= g)
@@ -258,19 +313,14 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
 
     cand_combo, cand_school, cand_weight = [], [], []
     for ci, c in enumerate(combos):
-        is_away = c % 2
-        g = (c // 2) % 16
-        stream = (c // 32) % 8
-        li = c // 256
+        is_away, g, stream, li = c % 2, (c // 2) % 16, (c // 32) % 8, c // 256
         p = pool(int(stream), int(g))
         if not len(p):
             raise ValueError(f"no school in the world offers grade {g}")
         same_auth = s_auth[p] == loc_auth[li]
         d = (s_x[p] - loc_x[li]) ** 2 * coslat ** 2 + (s_y[p] - loc_y[li]) ** 2
         if is_away and (~same_auth).any():
-            other = p[~same_auth]
-            near = other[np.argsort(d[~same_auth], kind="stable")[:4]]
-            chosen, w = near, s_weight[near]
+            chosen = p[~same_auth][np.argsort(d[~same_auth], kind="stable")[:4]]
         else:
             local = p[s_loc[p] == li]
             if len(local):
@@ -279,13 +329,11 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
                 chosen = p[same_auth]
             else:
                 chosen = p[np.argsort(d, kind="stable")[:3]]
-            w = s_weight[chosen]
         cand_combo.append(np.full(len(chosen), ci))
         cand_school.append(chosen)
-        cand_weight.append(w)
-    cand_combo = np.concatenate(cand_combo)
+        cand_weight.append(s_weight[chosen])
     cand_school = np.concatenate(cand_school)
-    stu_school = cand_school[_pick_weighted(stu_combo, cand_combo, np.concatenate(cand_weight), rng)]
+    stu_school = cand_school[_pick_weighted(stu_combo, np.concatenate(cand_combo), np.concatenate(cand_weight), rng)]
 
     # ---------------------------------------------------------------- statuses
     unplaced = rng.random(N) < UNPLACED
@@ -297,20 +345,17 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     target = np.where(s_special, rng.integers(8, 13, S), rng.integers(24, 33, S))
     sg = stu_school[act_idx] * 16 + grade[act_idx]
     order = np.lexsort((rng.random(len(act_idx)), sg))
-    sg_sorted = sg[order]
-    groups, g_start, g_count = np.unique(sg_sorted, return_index=True, return_counts=True)
+    groups, g_start, g_count = _runs(sg[order])
     n_classes = np.maximum(1, np.ceil(g_count / target[groups // 16]).astype(np.int64))
     rank_in_group = np.arange(len(order)) - np.repeat(g_start, g_count)
     makbila = np.zeros(N, dtype=np.int64)
     makbila[act_idx[order]] = rank_in_group % np.repeat(n_classes, g_count) + 1
-    # One row per (school, grade, makbila), including the students' count.
     cls_school = np.repeat(groups // 16, n_classes)
     cls_grade = np.repeat(groups % 16, n_classes)
     cls_makbila = np.arange(n_classes.sum()) - np.repeat(np.cumsum(n_classes) - n_classes, n_classes) + 1
-    cls_key = (cls_school * 16 + cls_grade) * 4096 + cls_makbila
-    stu_cls_key = (stu_school * 16 + grade) * 4096 + makbila
-    cls_count = np.zeros(len(cls_key), dtype=np.int64)
-    np.add.at(cls_count, np.searchsorted(cls_key, stu_cls_key[act_idx]), 1)
+    cls_key = (cls_school * 16 + cls_grade) * 4096 + cls_makbila      # sorted, as groups are
+    cls_count = np.bincount(np.searchsorted(cls_key, ((stu_school * 16 + grade) * 4096 + makbila)[act_idx]),
+                            minlength=len(cls_key))
     C = len(cls_key)
     cls_special = s_special[cls_school]
     cls_max = np.maximum(np.where(cls_special, 14, rng.choice([32, 34, 36, 40], C)), cls_count)
@@ -321,174 +366,155 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     cls_mispar = np.maximum(0, cls_count + np.where(miscount, rng.choice([-3, -2, -1, 1, 2, 3], C), 0))
 
     # ---------------------------------------------------------------- tracks (MEGAMOT), grades 10-12
-    hs = active & (grade >= 10)
     hs_groups = groups[groups % 16 >= 10]
-    hs_counts = g_count[groups % 16 >= 10]
-    n_tracks = np.clip(np.round(hs_counts / 28).astype(np.int64) + 1, 1, 6)
+    n_tracks = np.clip(np.round(g_count[groups % 16 >= 10] / 28).astype(np.int64) + 1, 1, 6)
     trk_rows = []
-    for key, m in zip(hs_groups, n_tracks):
+    for key, m in zip(hs_groups.tolist(), n_tracks.tolist()):
         si = key // 16
         options = TRACKS_HAREDI if s_stream[si] == HAREDI else \
             (TRACKS[:10] + TRACKS_ARAB_EXTRA if s_stream[si] in (ARAB, DRUZE_STREAM) else TRACKS)
-        picks = rng.choice(len(options), size=min(m, len(options)), replace=False)
-        for j, t in enumerate(picks):
+        for j, t in enumerate(rng.choice(len(options), size=min(m, len(options)), replace=False)):
             trk_rows.append((key, j + 1, options[t][0], options[t][1]))
+    T = len(trk_rows)
     trk_key = np.array([r[0] for r in trk_rows], dtype=np.int64)
     trk_j = np.array([r[1] for r in trk_rows], dtype=np.int64)
-    n_of_group = dict(zip(hs_groups.tolist(), np.minimum(n_tracks, 99).tolist()))
-    # A track per high-school student, uniformly among its school-grade's tracks.
+    # A track for each active student in grades 10-12, uniformly among the school-grade's tracks.
     stu_track = np.zeros(N, dtype=np.int64)
-    hs_idx = np.flatnonzero(hs)
-    if len(hs_idx):
-        tracks_per = np.bincount(trk_key, minlength=int(groups.max()) + 1 if len(groups) else 1)
-        m = tracks_per[(stu_school[hs_idx] * 16 + grade[hs_idx])]
-        stu_track[hs_idx] = (rng.random(len(hs_idx)) * m).astype(np.int64) + 1
-    stu_megama = np.where(stu_track > 0, np.char.add(grade.astype(str), np.char.zfill(stu_track.astype(str), 2)), "")
-    T = len(trk_rows)
-    trk_full = trk_key * 16 + trk_j
+    hs_idx = np.flatnonzero(active & (grade >= 10))
     trk_count = np.zeros(T, dtype=np.int64)
     if len(hs_idx):
-        order_t = np.argsort(trk_full, kind="stable")
-        pos = np.searchsorted(trk_full[order_t], (stu_school[hs_idx] * 16 + grade[hs_idx]) * 16 + stu_track[hs_idx])
-        np.add.at(trk_count, order_t[pos], 1)
+        hs_key = stu_school[hs_idx] * 16 + grade[hs_idx]
+        tracks_per = np.bincount(trk_key, minlength=int(hs_key.max()) + 1)
+        stu_track[hs_idx] = (rng.random(len(hs_idx)) * tracks_per[hs_key]).astype(np.int64) + 1
+        trk_full = trk_key * 16 + trk_j                                  # sorted: rows were made in order
+        trk_count = np.bincount(np.searchsorted(trk_full, hs_key * 16 + stu_track[hs_idx]), minlength=T)
     quota = trk_count + rng.integers(0, 9, T)
     over_q = (rng.random(T) < OVER_QUOTA_TRACKS) & (trk_count >= 5)
     quota = np.where(over_q, trk_count - rng.integers(1, 5, T), quota)
-    del n_of_group
 
-    # ---------------------------------------------------------------- TALMIDIM rows
+    # ---------------------------------------------------------------- placement dates
     # Active rows: the placement began when the student entered the school (1 September).
     entered = np.maximum(s_me[stu_school], 1)
     start_year = year - 1 - np.clip(grade - entered, 0, 11)
     september = np.asarray((start_year - 1970) * 12 + 8, dtype="int64").astype("datetime64[M]")
-    hatchala = september.astype("datetime64[D]").astype(np.int64)
-    hatchala = np.minimum(hatchala, today)
+    hatchala = np.minimum(september.astype("datetime64[D]").astype(np.int64), today)
     idkun = hatchala + (rng.random(N) * (today - hatchala + 1)).astype(np.int64)
 
     # Donors: the class a student left is one that really exists (a random active student's of the same
     # grade, preferably living in the same locality), so every reference in the feed resolves.
+    act_key = grade[act_idx] * 1_000_000 + stu_loc[act_idx]
+    act_order = np.argsort(act_key, kind="stable")
+    act_sorted_key, act_sorted_grade = act_key[act_order], grade[act_idx][act_order]
+
     def donors(who: np.ndarray) -> np.ndarray:
-        key_act = grade[act_idx] * 1_000_000 + stu_loc[act_idx]
-        o = np.argsort(key_act, kind="stable")
-        sk = key_act[o]
         qk = grade[who] * 1_000_000 + stu_loc[who]
-        lo, hi = np.searchsorted(sk, qk, "left"), np.searchsorted(sk, qk, "right")
-        gk = grade[act_idx][o]
-        glo, ghi = np.searchsorted(gk, grade[who], "left"), np.searchsorted(gk, grade[who], "right")
+        lo, hi = np.searchsorted(act_sorted_key, qk, "left"), np.searchsorted(act_sorted_key, qk, "right")
+        glo = np.searchsorted(act_sorted_grade, grade[who], "left")
+        ghi = np.searchsorted(act_sorted_grade, grade[who], "right")
         empty = hi <= lo
         lo, hi = np.where(empty, glo, lo), np.where(empty, ghi, hi)
         if np.any(hi <= lo):
             raise ValueError("no active student in some grade to take a left class from")
-        return act_idx[o[lo + (rng.random(len(who)) * (hi - lo)).astype(np.int64)]]
+        return act_idx[act_order[lo + (rng.random(len(who)) * (hi - lo)).astype(np.int64)]]
 
     un_idx = np.flatnonzero(unplaced)
     un_left = rng.random(len(un_idx)) < 0.8
     hist_idx = np.flatnonzero(history)
-
-    # Left rows (unplaced students who left, and the earlier placement of students with history).
-    left_who = np.concatenate([un_idx[un_left], hist_idx])
-    left_donor = donors(left_who) if len(left_who) else np.array([], dtype=np.int64)
-    aziva = year_start - 200 + (rng.random(len(left_who)) * (today - 1 - (year_start - 200))).astype(np.int64)
-    left_start = np.minimum(aziva - 1, year_start - 365 * rng.integers(0, 3, len(left_who)))
-    sibat = np.where(np.arange(len(left_who)) >= un_left.sum(), 1, rng.choice(SIBAT_AZIVA, len(left_who)))
-    left_idkun = np.minimum(aziva + rng.integers(0, 10, len(left_who)), today)
-    # A student with history started the current placement after leaving the earlier one.
     n_un_left = int(un_left.sum())
-    h_aziva = aziva[n_un_left:]
-    hatchala[hist_idx] = np.minimum(h_aziva + rng.integers(1, 8, len(hist_idx)), today)
+
+    # Left rows: unplaced students who left, and the earlier placement of students with history.
+    left_who = np.concatenate([un_idx[un_left], hist_idx])
+    n_left = len(left_who)
+    left_donor = donors(left_who) if n_left else np.array([], dtype=np.int64)
+    aziva = year_start - 200 + (rng.random(n_left) * (today - 1 - (year_start - 200))).astype(np.int64)
+    left_start = np.minimum(aziva - 1, year_start - 365 * rng.integers(0, 3, n_left))
+    sibat = np.where(np.arange(n_left) >= n_un_left, 1, rng.choice(SIBAT_AZIVA, n_left))
+    left_idkun = np.minimum(aziva + rng.integers(0, 10, n_left), today)
+    # A student with history started the current placement after leaving the earlier one.
+    hatchala[hist_idx] = np.minimum(aziva[n_un_left:] + rng.integers(1, 8, len(hist_idx)), today)
     left_idkun[n_un_left:] = np.minimum(left_idkun[n_un_left:], hatchala[hist_idx] - 1)
     idkun[hist_idx] = hatchala[hist_idx] + (rng.random(len(hist_idx)) * (today - hatchala[hist_idx] + 1)).astype(np.int64)
-    # Some of them moved: the earlier row lists the old residence.
-    left_loc = stu_loc[left_who].copy()
-    moved = np.zeros(len(left_who), dtype=bool)
+    # Some of them moved: the earlier row gives the old residence (where the left class's donor lives).
+    moved = np.zeros(n_left, dtype=bool)
     moved[n_un_left:] = rng.random(len(hist_idx)) < MOVED_WITH_HISTORY
-    left_loc[moved] = stu_loc[left_donor[moved]]
 
-    # Unplaced students who never got placed: registered / candidate / not registered, at their school.
+    # Unplaced students never placed: registered / candidate / not registered, at the school they chose.
     other_who = un_idx[~un_left]
-    other_status = rng.choice([1, 2, 4], len(other_who))
-    other_idkun = today - rng.integers(0, 120, len(other_who))
+    n_other = len(other_who)
+    other_status = rng.choice([1, 2, 4], n_other)
+    other_idkun = today - rng.integers(0, 120, n_other)
 
-    rows_student = np.concatenate([act_idx, left_who, other_who])
-    R = len(rows_student)
-    n_act, n_left = len(act_idx), len(left_who)
-    row_school = np.concatenate([stu_school[act_idx], stu_school[left_donor], stu_school[other_who]])
-    row_makbila = np.concatenate([makbila[act_idx], makbila[left_donor], np.zeros(len(other_who), np.int64)])
-    row_megama = np.concatenate([stu_megama[act_idx], stu_megama[left_donor], np.full(len(other_who), "")])
-    row_status = np.concatenate([np.full(n_act, 3), np.full(n_left, 5), other_status])
-    row_start = np.concatenate([hatchala[act_idx], left_start, np.zeros(len(other_who), np.int64)])
-    row_has_start = np.concatenate([np.ones(n_act + n_left, bool), np.zeros(len(other_who), bool)])
-    row_aziva = np.concatenate([np.zeros(n_act, np.int64), aziva, np.zeros(len(other_who), np.int64)])
-    row_has_aziva = np.concatenate([np.zeros(n_act, bool), np.ones(n_left, bool), np.zeros(len(other_who), bool)])
-    row_sibat = np.concatenate([np.zeros(n_act, np.int64), sibat, np.zeros(len(other_who), np.int64)])
-    row_idkun = np.concatenate([idkun[act_idx], left_idkun, other_idkun])
-    row_loc = np.concatenate([stu_loc[act_idx], left_loc, stu_loc[other_who]])
-    row_moved = np.concatenate([np.zeros(n_act, bool), moved, np.zeros(len(other_who), bool)])
-
-    # Identity numbers: one draw of distinct eight-digit prefixes for students and contact persons.
+    # ---------------------------------------------------------------- identity numbers
     comp_tbl = [[1, 2], [2], [1], [3], [1, 2, 4]]
-    comp = np.searchsorted(np.cumsum([0.78, 0.15, 0.03, 0.02, 0.02]), rng.random(F), side="right")
+    comp = np.searchsorted(np.cumsum([0.86, 0.08, 0.02, 0.01, 0.03]), rng.random(F), side="right")
     comp = np.minimum(comp, len(comp_tbl) - 1)
     comp_len = np.array([len(c) for c in comp_tbl])[comp]
     K = int(comp_len.sum())
     need = N + K
-    prefixes = np.unique(rng.integers(1_000_000, 40_000_000, int(need * 1.05) + 100))
+    # One draw of distinct eight-digit prefixes for students and contact persons alike.
+    prefixes = _runs(np.sort(rng.integers(1_000_000, 40_000_000, int(need * 1.05) + 100)))[0]
     while len(prefixes) < need:
-        prefixes = np.unique(np.concatenate([prefixes, rng.integers(1_000_000, 40_000_000, need)]))
+        prefixes = _runs(np.sort(np.concatenate([prefixes, rng.integers(1_000_000, 40_000_000, need)])))[0]
     prefixes = rng.permutation(prefixes)[:need]
     ids = idnumber.make_valid_many(prefixes)
+    # Passports carry the prefix's eight digits without a check digit; identity and temporary numbers are
+    # nine digits with one. (SUG_ZEHUT, MISPAR_ZEHUT) stays unique because the prefixes are distinct.
     stu_sug = np.where(rng.random(N) < PASSPORT, 2, np.where(rng.random(N) < TEMPORARY, 3, 1))
-    # Passports carry the prefix's digits without a check digit; identity and temporary numbers are
-    # nine digits with one. (SUG_ZEHUT, MISPAR_ZEHUT) stays unique because prefixes are distinct.
-    stu_id = np.where(stu_sug == 2, _digits(prefixes[:N], 8).to_numpy(), _digits(ids[:N], 9).to_numpy())
+    stu_id = _where(stu_sug == 2, _digits(prefixes[:N], 8), _digits(ids[:N], 9))
+    con_sug = np.where(rng.random(K) < PASSPORT, 2, 1)
+    con_id = _where(con_sug == 2, _digits(prefixes[N:], 8), _digits(ids[N:], 9))
 
-    row_sug = stu_sug[rows_student]
-    row_id = stu_id[rows_student]
-    # Addresses of the rows: the family's, or a fresh one in the old locality for movers.
-    r_rechov = fam_rechov[stu_fam[rows_student]].astype(object)
-    r_house = fam_house[stu_fam[rows_student]].copy()
-    r_flat = fam_flat[stu_fam[rows_student]].copy()
-    r_mikud = fam_mikud[stu_fam[rows_student]].copy()
+    # ---------------------------------------------------------------- TALMIDIM
+    rows_student = np.concatenate([act_idx, left_who, other_who])
+    R = len(rows_student)
+    n_act = len(act_idx)
+    row_school = np.concatenate([stu_school[act_idx], stu_school[left_donor], stu_school[other_who]])
+    row_makbila = np.concatenate([makbila[act_idx], makbila[left_donor], np.zeros(n_other, np.int64)])
+    row_track = np.concatenate([stu_track[act_idx], stu_track[left_donor], np.zeros(n_other, np.int64)])
+    row_status = np.concatenate([np.full(n_act, 3), np.full(n_left, 5), other_status])
+    row_start = np.concatenate([hatchala[act_idx], left_start, np.zeros(n_other, np.int64)])
+    row_has_start = np.concatenate([np.ones(n_act + n_left, bool), np.zeros(n_other, bool)])
+    row_left = np.concatenate([np.zeros(n_act, bool), np.ones(n_left, bool), np.zeros(n_other, bool)])
+    row_aziva = np.concatenate([np.zeros(n_act, np.int64), aziva, np.zeros(n_other, np.int64)])
+    row_sibat = np.concatenate([np.zeros(n_act, np.int64), sibat, np.zeros(n_other, np.int64)])
+    row_idkun = np.concatenate([idkun[act_idx], left_idkun, other_idkun])
+    row_moved = np.concatenate([np.zeros(n_act, bool), moved, np.zeros(n_other, bool)])
+    row_addr = addresses.take(fam_addr, stu_fam[rows_student])
     if row_moved.any():
-        m_rechov, _, m_house, m_flat, m_mikud = address(row_loc[row_moved])
-        r_rechov[row_moved] = m_rechov
-        r_house[row_moved], r_flat[row_moved], r_mikud[row_moved] = m_house, m_flat, m_mikud
+        old = addresses.draw(stu_loc[left_donor[moved]])
+        for k in row_addr:
+            row_addr[k] = row_addr[k].copy()
+            row_addr[k][row_moved] = old[k]
+    row_grade = grade[rows_student]
+    megama = pl.Series(row_grade).cast(pl.String) + _digits(row_track, 2)
 
-    s_codes = schools["SEMEL_MOSAD"].to_numpy()
+    s_codes = schools["SEMEL_MOSAD"]
     talmidim = pl.DataFrame({
-        "SHNAT_LIMUDIM": np.full(R, str(year)),
-        "SUG_ZEHUT": _text(row_sug),
-        "MISPAR_ZEHUT": row_id,
-        "SHEM_PRATI": stu_first[rows_student],
-        "SHEM_MISHPACHA": stu_surname[rows_student],
+        "SHNAT_LIMUDIM": pl.Series([str(year)] * R),
+        "SUG_ZEHUT": _text(stu_sug[rows_student]),
+        "MISPAR_ZEHUT": stu_id.gather(rows_student),
+        "SHEM_PRATI": stu_first.gather(rows_student),
+        "SHEM_MISHPACHA": sur_tbl["NAME"].gather(fam_surname[stu_fam[rows_student]]),
         "CODE_MIN": _text(sex[rows_student]),
         "TAARICH_LEDA": _dates(birth[rows_student]),
-        "SEMEL_MOSAD": s_codes[row_school],
-        "SHICHVA": _text(grade[rows_student]),
-        "MAKBILA": _text(row_makbila),
-        "SEMEL_MEGAMA_MOSAD": row_megama,
+        "SEMEL_MOSAD": s_codes.gather(row_school),
+        "SHICHVA": _text(row_grade),
+        "MAKBILA": _null_where(_text(row_makbila), row_makbila == 0),
+        "SEMEL_MEGAMA_MOSAD": _null_where(megama, row_track == 0),
         "CODE_STATUS_RISHUM_TA": _text(row_status),
-        "TAARICH_HATCHALA": _dates(row_start),
-        "TAARICH_AZIVA": _dates(row_aziva),
-        "CODE_SIBAT_AZIVA": _text(row_sibat),
-        "SEMEL_YISHUV_TAL": loc_code[row_loc],
-        "SEMEL_RECHOV_TAL": pl.Series(r_rechov.astype(str)),
-        "MISPAR_BAYIT_TAL": _text(r_house),
-        "MISPAR_DIRA_TAL": _text(r_flat),
-        "MIKUD_7_TAL": _text(r_mikud),
+        "TAARICH_HATCHALA": _null_where(_dates(row_start), ~row_has_start),
+        "TAARICH_AZIVA": _null_where(_dates(row_aziva), ~row_left),
+        "CODE_SIBAT_AZIVA": _null_where(_text(row_sibat), ~row_left),
+        "SEMEL_YISHUV_TAL": loc_code.gather(row_addr["loc"]),
+        "SEMEL_RECHOV_TAL": addresses.street_code_of(row_addr),
+        "MISPAR_BAYIT_TAL": _text(row_addr["house"]),
+        "MISPAR_DIRA_TAL": _null_where(_text(row_addr["flat"]), row_addr["flat"] == 0),
+        "MIKUD_7_TAL": _text(row_addr["mikud"]),
         "TAARICH_IDKUN_RESHUMA": _dates(row_idkun),
-    }).with_columns(
-        pl.when(pl.Series(row_makbila == 0)).then(None).otherwise(pl.col("MAKBILA")).alias("MAKBILA"),
-        pl.when(pl.col("SEMEL_MEGAMA_MOSAD") == "").then(None).otherwise(pl.col("SEMEL_MEGAMA_MOSAD"))
-        .alias("SEMEL_MEGAMA_MOSAD"),
-        pl.when(pl.Series(row_has_start)).then(pl.col("TAARICH_HATCHALA")).alias("TAARICH_HATCHALA"),
-        pl.when(pl.Series(row_has_aziva)).then(pl.col("TAARICH_AZIVA")).alias("TAARICH_AZIVA"),
-        pl.when(pl.Series(row_has_aziva)).then(pl.col("CODE_SIBAT_AZIVA")).alias("CODE_SIBAT_AZIVA"),
-        pl.when(pl.Series(r_flat == 0)).then(None).otherwise(pl.col("MISPAR_DIRA_TAL")).alias("MISPAR_DIRA_TAL"),
-    )
+    })
     # File order: by student, earlier rows first (as the ministry appends history).
-    talmidim = talmidim.with_columns(_s=pl.Series(rows_student), _i=pl.Series(row_idkun)) \
-        .sort("_s", "_i", maintain_order=True).drop("_s", "_i")
+    put("TALMIDIM", talmidim[np.lexsort((row_idkun, rows_student))])
+    del talmidim, row_addr, megama
 
     # ---------------------------------------------------------------- contact persons and links
     con_fam = np.repeat(np.arange(F), comp_len)
@@ -500,15 +526,12 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     con_sex = np.where(con_rel == 1, 1, np.where(con_rel == 2, 2, rng.integers(1, 3, K)))
     con_group = fam_group[con_fam]
     con_first = first_name(con_group, con_sex)
-    own_surname = sur_names[_pick_weighted(fallback(con_group, sur_groups), sur_tbl["GROUP"].to_numpy(),
-                                           sur_tbl["WEIGHT"].to_numpy(), rng)]
+    # Fathers carry the family name, most mothers too; others often their own.
     keeps_family_name = (con_rel == 1) | ((con_rel == 2) & (rng.random(K) < 0.8)) | (rng.random(K) < 0.3)
-    con_surname = np.where(keeps_family_name, sur_names[fam_surname_idx][con_fam], own_surname)
-    con_sug = np.where(rng.random(K) < PASSPORT, 2, 1)
-    con_id = np.where(con_sug == 2, _digits(prefixes[N:], 8).to_numpy(), _digits(ids[N:], 9).to_numpy())
+    con_surname = sur_tbl["NAME"].gather(np.where(keeps_family_name, fam_surname[con_fam], surname_idx(con_group)))
     con_no_info = rng.random(K) < NO_INFO
 
-    # Links: every student to each contact of the family (students sorted by family, as are contacts).
+    # Links: each student to every contact person of the family.
     fam_con_start = np.cumsum(comp_len) - comp_len
     n_links = comp_len[stu_fam]
     link_stu = np.repeat(np.arange(N), n_links)
@@ -518,153 +541,113 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
     link_rel = con_rel[link_con]
     # A relative's link sometimes ended (he no longer takes care of the child).
     ended = (link_rel == 4) & (rng.random(Lk) < 0.5)
-    link_start = np.where(link_rel <= 2, birth[link_stu], birth[link_stu] + (rng.random(Lk) * (today - birth[link_stu])).astype(np.int64))
+    link_birth = birth[link_stu]
+    link_start = np.where(link_rel <= 2, link_birth,
+                          link_birth + (rng.random(Lk) * (today - link_birth)).astype(np.int64))
     link_end = np.minimum(link_start + 30 + (rng.random(Lk) * (today - link_start)).astype(np.int64), today)
     gormey = pl.DataFrame({
         "SUG_ZEHUT_TALMID": _text(stu_sug[link_stu]),
-        "MISPAR_ZEHUT_TALMID": stu_id[link_stu],
+        "MISPAR_ZEHUT_TALMID": stu_id.gather(link_stu),
         "SUG_ZEHUT_GOREM_KESHER": _text(con_sug[link_con]),
-        "MISPAR_ZEHUT_GOREM_KESHER": con_id[link_con],
-        "SHEM_PRATI_GOREM_KESHER": con_first[link_con],
-        "SHEM_MISHPACHA_GOREM_KESHER": con_surname[link_con],
+        "MISPAR_ZEHUT_GOREM_KESHER": con_id.gather(link_con),
+        "SHEM_PRATI_GOREM_KESHER": con_first.gather(link_con),
+        "SHEM_MISHPACHA_GOREM_KESHER": con_surname.gather(link_con),
         "CODE_SUG_KIRVA_GOREM_KESHER": _text(link_rel),
         "HAIM_MESHALEM_GOREM_KESHER": _text((con_pos[link_con] == 0).astype(np.int64)),
         "LEKABEL_MEIDA": _text((~con_no_info[link_con]).astype(np.int64)),
         "TAARICH_HATCHALA_GOREM_KESHER": _dates(link_start),
-        "TAARICH_SIYUM_GOREM_KESHER": _dates(link_end),
-    }).with_columns(pl.when(pl.Series(ended)).then(pl.col("TAARICH_SIYUM_GOREM_KESHER"))
-                    .alias("TAARICH_SIYUM_GOREM_KESHER"))
+        "TAARICH_SIYUM_GOREM_KESHER": _null_where(_dates(link_end), ~ended),
+    })
+    put("GORMEY_KESHER", gormey)
+    del gormey, link_stu, link_con, link_rel, link_birth, link_start, link_end, ended
 
     # Contact details: mobile (sometimes malformed or missing), home phone, e-mail, the family address.
-    c_loc = fam_loc[con_fam]
+    con_addr = addresses.take(fam_addr, con_fam)
     no_phone = rng.random(K) < NO_PHONE
     has_mobile = ~no_phone & (rng.random(K) < 0.97)
-    mobile = rng.integers(2_000_000, 10_000_000, K)
     bad_phone = has_mobile & (rng.random(K) < BAD_PHONE)
-    mobile_txt = _digits(mobile, 7)
-    mobile_txt = pl.select(pl.when(pl.Series(bad_phone)).then(mobile_txt.str.slice(0, 6)).otherwise(mobile_txt)).to_series()
+    mobile = _digits(rng.integers(2_000_000, 10_000_000, K), 7)
+    mobile = _where(bad_phone, mobile.str.slice(0, 6), mobile)
     has_home = ~no_phone & (rng.random(K) < 0.25)
-    home = rng.integers(2_000_000, 10_000_000, K)
     has_mail = rng.random(K) < 0.55
     bad_mail = has_mail & (rng.random(K) < BAD_EMAIL)
-    handle = pl.Series(EMAIL_HANDLES[rng.integers(0, len(EMAIL_HANDLES), K)])
-    domain = pl.Series(EMAIL_DOMAINS[rng.integers(0, len(EMAIL_DOMAINS), K)])
+    handle = pl.Series(EMAIL_HANDLES).gather(rng.integers(0, len(EMAIL_HANDLES), K))
+    domain = pl.Series(EMAIL_DOMAINS).gather(rng.integers(0, len(EMAIL_DOMAINS), K))
     num = _text(rng.integers(1, 999, K))
-    email = pl.select(pl.when(pl.Series(bad_mail))
-                      .then(pl.concat_str([handle, num, pl.lit(" at "), domain]))
-                      .otherwise(pl.concat_str([handle, pl.lit("."), num, pl.lit("@"), domain]))).to_series()
-    knisa = np.where(rng.random(K) < 0.1, rng.choice(np.array(["א", "ב", "ג"]), K), "")
-    tevat = np.where(loc_regional[c_loc] & (rng.random(K) < 0.3), rng.integers(1, 999, K), 0)
+    email = _where(bad_mail, handle + num + " at " + domain, handle + "." + num + "@" + domain)
+    has_knisa = rng.random(K) < 0.1
+    knisa = pl.Series(["א", "ב", "ג"]).gather(rng.integers(0, 3, K))
+    tevat = np.where(loc_regional[con_addr["loc"]] & (rng.random(K) < 0.3), rng.integers(1, 999, K), 0)
     con_idkun = today - rng.integers(0, 1100, K)
     pirtey = pl.DataFrame({
         "SUG_ZEHUT": _text(con_sug),
         "MISPAR_ZEHUT": con_id,
-        "KIDOMET_NAYAD": MOBILE_PREFIXES[rng.integers(0, len(MOBILE_PREFIXES), K)],
-        "MISPAR_NAYAD": mobile_txt,
-        "KIDOMET_TEL_BAIT": loc_area[c_loc],
-        "MISPAR_TEL_BAIT": _digits(home, 7),
-        "EMAIL_RASHI": email,
-        "SEMEL_YISHUV": loc_code[c_loc],
-        "SEMEL_RECHOV": fam_rechov[con_fam],
-        "SHEM_RECHOV": fam_rechov_name[con_fam],
-        "MISPAR_BAYIT": _text(fam_house[con_fam]),
-        "KNISA": knisa,
-        "MISPAR_DIRA": _text(fam_flat[con_fam]),
-        "MIKUD": _text(fam_mikud[con_fam]),
-        "TEVAT_DOAR": _text(tevat),
+        "KIDOMET_NAYAD": _null_where(pl.Series(MOBILE_PREFIXES).gather(rng.integers(0, len(MOBILE_PREFIXES), K)),
+                                     ~has_mobile),
+        "MISPAR_NAYAD": _null_where(mobile, ~has_mobile),
+        "KIDOMET_TEL_BAIT": _null_where(loc_area.gather(con_addr["loc"]), ~has_home),
+        "MISPAR_TEL_BAIT": _null_where(_digits(rng.integers(2_000_000, 10_000_000, K), 7), ~has_home),
+        "EMAIL_RASHI": _null_where(email, ~has_mail),
+        "SEMEL_YISHUV": loc_code.gather(con_addr["loc"]),
+        "SEMEL_RECHOV": addresses.street_code_of(con_addr),
+        "SHEM_RECHOV": addresses.street_name_of(con_addr),
+        "MISPAR_BAYIT": _text(con_addr["house"]),
+        "KNISA": _null_where(knisa, ~has_knisa),
+        "MISPAR_DIRA": _null_where(_text(con_addr["flat"]), con_addr["flat"] == 0),
+        "MIKUD": _text(con_addr["mikud"]),
+        "TEVAT_DOAR": _null_where(_text(tevat), tevat == 0),
         "TAARICH_IDKUN": _dates(con_idkun),
-    }).with_columns(
-        pl.when(pl.Series(has_mobile)).then(pl.col("KIDOMET_NAYAD")).alias("KIDOMET_NAYAD"),
-        pl.when(pl.Series(has_mobile)).then(pl.col("MISPAR_NAYAD")).alias("MISPAR_NAYAD"),
-        pl.when(pl.Series(has_home)).then(pl.col("KIDOMET_TEL_BAIT")).alias("KIDOMET_TEL_BAIT"),
-        pl.when(pl.Series(has_home)).then(pl.col("MISPAR_TEL_BAIT")).alias("MISPAR_TEL_BAIT"),
-        pl.when(pl.Series(has_mail)).then(pl.col("EMAIL_RASHI")).alias("EMAIL_RASHI"),
-        pl.when(pl.col("KNISA") == "").then(None).otherwise(pl.col("KNISA")).alias("KNISA"),
-        pl.when(pl.Series(fam_flat[con_fam] == 0)).then(None).otherwise(pl.col("MISPAR_DIRA")).alias("MISPAR_DIRA"),
-        pl.when(pl.Series(tevat == 0)).then(None).otherwise(pl.col("TEVAT_DOAR")).alias("TEVAT_DOAR"),
-    )
+    })
+    put("PIRTEY_KESHER", pirtey)
+    del pirtey
 
     # ---------------------------------------------------------------- MOSDOT, KITOT, MEGAMOT, RASHUYOT
-    s_addr_rechov, s_addr_name, s_addr_house, _, _ = address(s_loc)
-    s_phone = rng.integers(2_000_000, 10_000_000, S)
-    pik = schools["PIKUACH"].to_numpy()
-    migzar, shlav = schools["MIGZAR"].to_numpy(), schools["SHLAV"].to_numpy()
-    sug_mosad, maamad = schools["SUG_MOSAD"].to_numpy(), schools["MAAMAD"].to_numpy()
-    chinuch = np.where(s_special, 2, 1)
-
-    def teur(codes: np.ndarray, table: dict) -> list[str]:
-        return [table[int(c)] for c in codes]
-
-    mosdot = pl.DataFrame({
-        "SHNAT_LIMUDIM": np.full(S, str(year)),
-        "SEMEL_MOSAD": s_codes,
-        "SHEM_MOSAD": schools["SHEM_MOSAD"],
-        "SEMEL_YISHUV": loc_code[s_loc],
-        "KTOVET_MOSAD": [f"{n} {h}, {ln}" if r != "9000" else f"{ln} {h}"
-                         for n, h, ln, r in zip(s_addr_name, s_addr_house, loc_name[s_loc], s_addr_rechov)],
-        "TELEPHONE_MOSAD": [f"{a}-{p}" for a, p in zip(loc_area[s_loc], s_phone)],
-        "SUG_PIKUACH": _text(pik), "SUG_PIKUACH_TEUR": teur(pik, PIKUACH),
-        "MIGZAR": _text(migzar), "MIGZAR_TEUR": teur(migzar, MIGZAR),
-        "SUG_CHINUCH": _text(chinuch), "SUG_CHINUCH_TEUR": teur(chinuch, SUG_CHINUCH),
-        "SHLAV_CHINUCH": _text(shlav), "SHLAV_CHINUCH_TEUR": teur(shlav, SHLAV),
-        "SUG_MOSAD": _text(sug_mosad), "SUG_MOSAD_TEUR": teur(sug_mosad, SUG_MOSAD),
-        "MAAMAD_MISHPATI": _text(maamad), "MAAMAD_MISHPATI_TEUR": teur(maamad, MAAMAD),
-        "ME_SHICHVA_MEUSHAR": _text(s_me), "AD_SHICHVA_MEUSHAR": _text(s_ad),
-        "MUTAV": _text(schools["MUTAV"].to_numpy()),
-        # Extra columns (the spec carries unknown columns into exports): for the institutions map.
-        "LONGITUDE": schools["LONGITUDE"].round(6).cast(pl.String),
-        "LATITUDE": schools["LATITUDE"].round(6).cast(pl.String),
-    })
-
-    shem_kita = [f"{GRADE_LETTERS[g]}'{m}" if len(GRADE_LETTERS[g]) == 1 else f"{GRADE_LETTERS[g]}{m}"
-                 for g, m in zip(cls_grade, cls_makbila)]
-    cls_status = np.where(rng.random(C) < 0.05, 2, 1)
+    mosdot = _mosdot(schools, year, addresses, s_loc, loc_area, rng)
     kitot = pl.DataFrame({
-        "SHNAT_LIMUDIM": np.full(C, str(year)),
+        "SHNAT_LIMUDIM": [str(year)] * C,
         "ID_KITA": _text(np.arange(C) + 100_001),
-        "SEMEL_MOSAD": s_codes[cls_school],
+        "SEMEL_MOSAD": s_codes.gather(cls_school),
         "SHICHVA": _text(cls_grade),
         "MAKBILA": _text(cls_makbila),
-        "SHEM_KITA": shem_kita,
+        "SHEM_KITA": [f"{GRADE_LETTERS[g]}'{m}" if len(GRADE_LETTERS[g]) == 1 else f"{GRADE_LETTERS[g]}{m}"
+                      for g, m in zip(cls_grade.tolist(), cls_makbila.tolist())],
         "CODE_SUG_KITA": _text(np.where(cls_special, 2, 1)),
-        "TEUR_SUG_KITA": teur(np.where(cls_special, 2, 1), SUG_KITA),
+        "TEUR_SUG_KITA": [SUG_KITA[c] for c in np.where(cls_special, 2, 1).tolist()],
         "MIN_TALMIDIM": _text(cls_min),
         "MAX_TALMIDIM": _text(cls_max),
         "MISPAR_TALMIDIM": _text(cls_mispar),
-        "STATUS_ISHUR": _text(cls_status),
-        "TEUR_STATUS_ISHUR": teur(cls_status, STATUS_ISHUR),
-    })
+    }, schema_overrides={"SHEM_KITA": pl.String, "TEUR_SUG_KITA": pl.String, "SHNAT_LIMUDIM": pl.String})
+    cls_status = np.where(rng.random(C) < 0.05, 2, 1)
+    kitot = kitot.with_columns(STATUS_ISHUR=_text(cls_status),
+                               TEUR_STATUS_ISHUR=pl.Series([STATUS_ISHUR[c] for c in cls_status.tolist()],
+                                                           dtype=pl.String))
 
-    trk_school = trk_key // 16
     trk_grade = trk_key % 16
     trk_status = np.where(rng.random(T) < 0.06, 2, 1)
-    trk_status_date = _day(dt.date(year - 1, 3, 1)) + rng.integers(0, 150, T)
     trk_names = [r[3] for r in trk_rows]
     megamot = pl.DataFrame({
-        "SHNAT_LIMUDIM": np.full(T, str(year)),
+        "SHNAT_LIMUDIM": [str(year)] * T,
         "ID_MEGAMA": _text(np.arange(T) + 500_001),
-        "SEMEL_MOSAD": s_codes[trk_school] if T else np.array([], dtype=str),
+        "SEMEL_MOSAD": s_codes.gather(trk_key // 16),
         "SEMEL_MEGAMA": [r[2] for r in trk_rows],
-        "SEMEL_MEGAMA_MOSAD": pl.Series(np.char.add(trk_grade.astype(str), np.char.zfill(trk_j.astype(str), 2))),
-        "SHEM_MEGAMA_MOSAD": [f"{n} {GRADE_LETTERS[g]}" for n, g in zip(trk_names, trk_grade)],
+        "SEMEL_MEGAMA_MOSAD": _text(trk_grade) + _digits(trk_j, 2),
+        "SHEM_MEGAMA_MOSAD": [f"{n} {GRADE_LETTERS[g]}" for n, g in zip(trk_names, trk_grade.tolist())],
         "TEUR_MEGAMA": trk_names,
         "SHICHVA": _text(trk_grade),
         "MICHSAT_TALMIDIM_MEVUKESHET": _text(np.maximum(quota, trk_count) + rng.integers(0, 6, T)),
         "MICHSAT_TALMIDIM": _text(quota),
         "STATUS_ISHUR_MEGAMA": _text(trk_status),
-        "TEUR_STATUS_ISHUR_MEGAMA": teur(trk_status, STATUS_ISHUR),
-        "TAARICH_STATUS_ISHUR_MEGAMA": _dates(trk_status_date),
-    }, schema_overrides={c: pl.String for c in ("SEMEL_MOSAD", "SEMEL_MEGAMA", "SHEM_MEGAMA_MOSAD", "TEUR_MEGAMA")})
+        "TEUR_STATUS_ISHUR_MEGAMA": [STATUS_ISHUR[c] for c in trk_status.tolist()],
+        "TAARICH_STATUS_ISHUR_MEGAMA": _dates(_day(dt.date(year - 1, 3, 1)) + rng.integers(0, 150, T)),
+    }, schema_overrides={c: pl.String for c in ("SHNAT_LIMUDIM", "SEMEL_MEGAMA", "SHEM_MEGAMA_MOSAD",
+                                                "TEUR_MEGAMA", "TEUR_STATUS_ISHUR_MEGAMA")})
 
-    rashuyot = loc.select(
-        "SEMEL_YISHUV", "SHEM_YISHUV", "SEMEL_RASHUT", "SHEM_RASHUT",
-        pl.col("SUG_RASHUT").cast(pl.String), pl.col("MACHOZ"),
-    )
+    rashuyot = loc.select("SEMEL_YISHUV", "SHEM_YISHUV", "SEMEL_RASHUT", "SHEM_RASHUT",
+                          pl.col("SUG_RASHUT").cast(pl.String), "MACHOZ")
 
-    tables = {"TALMIDIM": talmidim, "GORMEY_KESHER": gormey, "PIRTEY_KESHER": pirtey, "MOSDOT": mosdot,
-              "KITOT": kitot, "MEGAMOT": megamot, "RASHUYOT": rashuyot}
-    stu_auth = loc_auth[stu_loc]
-    cross = active & (s_auth[stu_school] != stu_auth)
+    for prefix, df in (("MOSDOT", mosdot), ("KITOT", kitot), ("MEGAMOT", megamot), ("RASHUYOT", rashuyot)):
+        put(prefix, df)
+    cross = active & (s_auth[stu_school] != loc_auth[stu_loc])
     stats = {
         "school_year": year, "students": N, "families": F, "contact_persons": K,
         "authorities": len(auth_codes), "localities": L, "institutions": S,
@@ -674,6 +657,42 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int) -> FeedR
         "regional_council_students_elsewhere": int((cross & loc_regional[stu_loc]).sum()),
     }
     return FeedResult(tables=tables, stats=stats)
+
+
+def _mosdot(schools: pl.DataFrame, year: int, addresses: _Addresses, s_loc: np.ndarray, loc_area: pl.Series,
+            rng: np.random.Generator) -> pl.DataFrame:
+    S = schools.height
+    addr = addresses.draw(s_loc)
+    street = addresses.street_name_of(addr).to_list()
+    town = addresses.loc_name.gather(s_loc).to_list()
+    phone = rng.integers(2_000_000, 10_000_000, S)
+    special = schools["SPECIAL"].to_numpy()
+    chinuch = np.where(special, 2, 1)
+
+    def coded(name: str, codes: np.ndarray, table: dict) -> dict:
+        return {name: _text(codes), f"{name}_TEUR": pl.Series([table[int(c)] for c in codes], dtype=pl.String)}
+
+    return pl.DataFrame({
+        "SHNAT_LIMUDIM": pl.Series([str(year)] * S, dtype=pl.String),
+        "SEMEL_MOSAD": schools["SEMEL_MOSAD"],
+        "SHEM_MOSAD": schools["SHEM_MOSAD"],
+        "SEMEL_YISHUV": schools["SEMEL_YISHUV"],
+        "KTOVET_MOSAD": pl.Series([f"{n} {h}, {t}" if n != t else f"{t} {h}"
+                                   for n, h, t in zip(street, addr["house"].tolist(), town)], dtype=pl.String),
+        "TELEPHONE_MOSAD": loc_area.gather(s_loc) + "-" + _text(phone),
+        **coded("SUG_PIKUACH", schools["PIKUACH"].to_numpy(), PIKUACH),
+        **coded("MIGZAR", schools["MIGZAR"].to_numpy(), MIGZAR),
+        **coded("SUG_CHINUCH", chinuch, SUG_CHINUCH),
+        **coded("SHLAV_CHINUCH", schools["SHLAV"].to_numpy(), SHLAV),
+        **coded("SUG_MOSAD", schools["SUG_MOSAD"].to_numpy(), SUG_MOSAD),
+        **coded("MAAMAD_MISHPATI", schools["MAAMAD"].to_numpy(), MAAMAD),
+        "ME_SHICHVA_MEUSHAR": _text(schools["ME_SHICHVA"].to_numpy()),
+        "AD_SHICHVA_MEUSHAR": _text(schools["AD_SHICHVA"].to_numpy()),
+        "MUTAV": _text(schools["MUTAV"].to_numpy()),
+        # Extra columns (the spec carries unknown columns into exports): for the institutions map.
+        "LONGITUDE": schools["LONGITUDE"].round(6).cast(pl.String),
+        "LATITUDE": schools["LATITUDE"].round(6).cast(pl.String),
+    })
 
 
 __all__ = ["build_feed", "school_year", "FeedResult", "SUG_RASHUT"]

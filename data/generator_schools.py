@@ -36,11 +36,30 @@ def _has_any(names: pl.Series, words: tuple[str, ...]) -> np.ndarray:
     return hit
 
 
+def _cover_all_grades(authority, names, pik, me, ad, inferred, named_stage, symbols) -> None:
+    """An authority with several schools usually offers every grade: where the inferred ranges leave a
+    band (7-9 or 10-12) uncovered, widen one of its schools whose name does not state its stage to 7-12
+    (in place). Authorities with one or two schools keep sending older children elsewhere."""
+    order = np.lexsort((symbols, authority))
+    bounds = np.flatnonzero(np.r_[True, authority[order][1:] != authority[order][:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        idx = order[a:b]
+        if len(idx) < 3:
+            continue
+        for lo, hi in ((7, 9), (10, 12)):
+            if ((me[idx] <= lo) & (ad[idx] >= hi)).any() or ((me[idx] <= hi) & (ad[idx] >= lo)).any():
+                continue
+            free = idx[inferred[idx] & ~named_stage[idx] & (pik[idx] != 3)]
+            if len(free):
+                pick = free[-1]
+                me[pick], ad[pick] = 7, 12
+
+
 def complete_schools(world: World, rng: np.random.Generator) -> pl.DataFrame:
     """The world's schools with every attribute the feed needs, one row per school (same order)."""
     s = world.schools.join(world.localities.select("SEMEL_YISHUV", "SEMEL_RASHUT", "SHARE_JEWISH", "SHARE_MUSLIM",
                                                    "SHARE_CHRISTIAN", "SHARE_DRUZE", "SHARE_DATI",
-                                                   "SHARE_HAREDI", "LON", "LAT"),
+                                                   "SHARE_HAREDI", "BEDOUIN", "LON", "LAT"),
                            on="SEMEL_YISHUV", how="left", maintain_order="left")
     n = s.height
     names = s["SHEM_MOSAD"]
@@ -75,8 +94,11 @@ def complete_schools(world: World, rng: np.random.Generator) -> pl.DataFrame:
     # Haredi elementary schools usually run to grade 8; their yeshivot ketanot from grade 9.
     choice = np.where((pik == HAREDI) & (choice == 0), 1, choice)
     choice = np.where((pik == HAREDI) & (choice == 3), 6, choice)
-    me = np.where(np.isnan(me), ranges[choice, 0], me).astype(np.int64)
-    ad = np.where(np.isnan(ad), ranges[choice, 1], ad).astype(np.int64)
+    inferred_range = np.isnan(me)
+    me = np.where(inferred_range, ranges[choice, 0], me).astype(np.int64)
+    ad = np.where(inferred_range, ranges[choice, 1], ad).astype(np.int64)
+    _cover_all_grades(s["SEMEL_RASHUT"].to_numpy(), names, pik, me, ad, inferred_range, high | middle | elem,
+                      s["SEMEL_MOSAD"].to_numpy())
 
     special = s["SPECIAL"].to_numpy()
     special_inferred = _has_any(names, _SPECIAL_WORDS) | (u[:, 4] < 0.02)
@@ -87,7 +109,8 @@ def complete_schools(world: World, rng: np.random.Generator) -> pl.DataFrame:
     # Legal status: Haredi schools are mostly recognised-unofficial or exempt; a few others are recognised.
     maamad = np.where(pik == HAREDI, np.where(u[:, 5] < 0.7, 2, 3),
                       np.where(u[:, 5] < 0.04, 2, 1))
-    migzar = np.select([pik <= HAREDI, pik == DRUZE_STREAM], [1, 3], 2)
+    bedouin = s["BEDOUIN"].fill_null(False).to_numpy()
+    migzar = np.select([pik <= HAREDI, pik == DRUZE_STREAM, bedouin], [1, 3, 4], 2)
     shlav_of = {(1, 6): 1, (7, 9): 2, (10, 12): 3, (9, 12): 3, (7, 12): 4, (1, 8): 5, (1, 9): 5, (1, 12): 6}
     shlav = np.array([shlav_of.get((a, b), 6 if a <= 6 and b >= 10 else (1 if b <= 6 else 4))
                       for a, b in zip(me, ad)], dtype=np.int64)

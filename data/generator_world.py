@@ -27,6 +27,7 @@ LOCALITY_COLUMNS = {
     # Population-group shares (sum to 1) and, among Jews, the religious and Haredi shares.
     "SHARE_JEWISH": pl.Float64, "SHARE_MUSLIM": pl.Float64, "SHARE_CHRISTIAN": pl.Float64,
     "SHARE_DRUZE": pl.Float64, "SHARE_DATI": pl.Float64, "SHARE_HAREDI": pl.Float64,
+    "BEDOUIN": pl.Boolean,  # Bedouin localities: their Arab schools are of the Bedouin sector
     "LON": pl.Float64, "LAT": pl.Float64,
 }
 # Schools: PIKUACH / ME_SHICHVA / AD_SHICHVA / SPECIAL may be null: generator_schools fills them.

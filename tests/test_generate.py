@@ -204,3 +204,80 @@ def test_bad_arguments_are_refused_with_a_message(tmp_path, capsys):
     assert "--students" in capsys.readouterr().err
     assert generate.main(["--out", str(tmp_path / "x"), "--reference", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+needs_reference = pytest.mark.skipif(not (REFERENCE / "cbs_localities_2021.csv").exists(),
+                                     reason="the real reference data (../shared/data/reference) is not beside the repo")
+
+
+@pytest.fixture(scope="module")
+def reference_feed(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], str]:
+    import contextlib
+    import io
+    out = tmp_path_factory.mktemp("ref") / "feed"
+    summary = io.StringIO()
+    with contextlib.redirect_stdout(summary):
+        assert generate.main(["--out", str(out), "--reference", str(REFERENCE), "--students", "20000",
+                              "--date", "2026-12-01", "--seed", "3"]) == 0
+    return load(out), summary.getvalue()
+
+
+@needs_reference
+def test_reference_authorities_follow_the_cbs_codes(reference_feed):
+    feed, _ = reference_feed
+    r = feed["RASHUYOT"]
+    tlv = r.filter(pl.col("SEMEL_YISHUV") == "5000").row(0, named=True)
+    assert (tlv["SEMEL_RASHUT"], tlv["SHEM_RASHUT"], tlv["SUG_RASHUT"]) == ("5000", "תל אביב-יפו", "1")
+    mateh = r.filter(pl.col("SEMEL_RASHUT") == "10026")
+    assert set(mateh["SHEM_RASHUT"]) == {"מטה יהודה"} and set(mateh["SUG_RASHUT"]) == {"3"} and mateh.height > 40
+    authorities = r.select("SEMEL_RASHUT", "SHEM_RASHUT", "SUG_RASHUT").unique()
+    assert authorities["SEMEL_RASHUT"].is_unique().all()          # one name and kind per code
+    assert 240 <= authorities.height <= 270
+    regional = authorities.filter(pl.col("SUG_RASHUT") == "3")
+    assert regional["SEMEL_RASHUT"].cast(pl.Int64).min() > 10_000 and regional.height >= 50
+    own = r.filter(pl.col("SUG_RASHUT") != "3")
+    assert (own["SEMEL_RASHUT"] == own["SEMEL_YISHUV"]).all()
+
+
+@needs_reference
+def test_reference_students_follow_population(reference_feed):
+    feed, _ = reference_feed
+    t, r = feed["TALMIDIM"], feed["RASHUYOT"]
+    residents = (t.join(r, left_on="SEMEL_YISHUV_TAL", right_on="SEMEL_YISHUV")
+                 .group_by("SEMEL_RASHUT", "MACHOZ").agg(pl.col("MISPAR_ZEHUT").n_unique().alias("n"))
+                 .sort("n", descending=True))
+    # Jerusalem is the largest authority by population, Tel Aviv-Yafo the largest of its district.
+    assert residents["SEMEL_RASHUT"][0] == "3000"
+    assert "5000" in residents["SEMEL_RASHUT"][:3].to_list()
+    tel_aviv_district = residents.filter(pl.col("MACHOZ") == "תל אביב")
+    assert tel_aviv_district["SEMEL_RASHUT"][0] == "5000"
+    # About population share x N: Tel Aviv-Yafo has ~5 % of Israel's population.
+    share = residents.filter(pl.col("SEMEL_RASHUT") == "5000")["n"][0] / 20000
+    assert 0.035 < share < 0.065
+
+
+@needs_reference
+def test_reference_schools_are_real_with_coordinates_and_unmatched_are_reported(reference_feed):
+    feed, summary = reference_feed
+    m = feed["MOSDOT"]
+    assert m.height > 4800 and (m["SEMEL_MOSAD"].str.len_chars() == 6).all()
+    assert m["LONGITUDE"].null_count() == 0
+    lon = m["LONGITUDE"].cast(pl.Float64)
+    assert lon.min() > 34.0 and lon.max() < 36.0
+    # "תל אביב - יפו" in the ministry's spelling is the CBS "תל אביב-יפו".
+    assert m.filter(pl.col("SEMEL_YISHUV") == "5000").height > 100
+    assert "not matched to a CBS locality" in summary and "no municipal status" in summary
+    assert set(m["SUG_PIKUACH"]) == {"1", "2", "3", "4", "5"}
+
+
+def test_school_locality_names_match_across_spellings():
+    from data.generator_reference import _Matcher, _match
+    matcher = _Matcher([("5000", "תל אביב-יפו"), ("6400", "הרצלייה"), ("2630", "קריית גת"), ("1366", "נווה"),
+                        ("970", "תראבין א-צאנע (שבט)"), ("1", "גן"), ("2", "גן")])
+    assert _match("תל אביב - יפו", [matcher]) == "5000"
+    assert _match("הרצליה", [matcher]) == "6400"
+    assert _match("קרית גת", [matcher]) == "2630"
+    assert _match("נוה", [matcher]) == "1366"
+    assert _match("תראבין א-צאנע(שבט)", [matcher]) == "970"
+    assert _match("גן", [matcher]) is None          # ambiguous: two localities
+    assert _match("רמת ישי", [matcher]) is None
