@@ -29,7 +29,9 @@ from common.config import settings
 
 GENESIS = "0" * 64
 # Events of approved exports leaving the ministry: kept at least this long whatever the setting.
-EXPORT_EVENTS = frozenset({"export_approved", "download", "vendor_delivery", "vault_collect"})
+# A failed delivery attempt stays as long as the attempt it reports, or the attempt would read as done.
+EXPORT_EVENTS = frozenset({"export_approved", "download", "vendor_delivery", "vendor_delivery_failed",
+                           "vault_collect"})
 EXPORT_RETENTION_YEARS = 7
 # Announcements of pruning are never pruned: verify() needs them to accept the holes.
 PRUNE_EVENT = "audit_pruned"

@@ -210,15 +210,27 @@ def personal_views_per_user(f: EventFilter) -> pl.DataFrame:
 
 
 def vendor_deliveries(f: EventFilter) -> pl.DataFrame:
-    """Packages delivered to software vendors' vaults."""
+    """Delivery attempts of packages to software vendors' vaults, newest first; `failed` when a
+    vendor_delivery_failed event for the same vendor, package and attempt follows the attempt."""
     where, params = replace(f, action="vendor_delivery").where()
-    rows = _query(f"SELECT seq, at, authority, actor, json_extract(details, '$.vendor') AS vendor, "
-                  f"json_extract(details, '$.package') AS package, json_extract(details, '$.sha256') AS sha256 "
-                  f"FROM audit_events{where} ORDER BY seq DESC", params)
-    schema = {"seq": pl.Int64, "at": pl.Utf8, "authority": pl.Utf8, "actor": pl.Utf8, "vendor": pl.Utf8,
-              "package": pl.Utf8, "sha256": pl.Utf8}
-    return pl.DataFrame([{k: (None if v is None else (v if k == "seq" else str(v))) for k, v in r.items()}
-                         for r in rows], schema=schema, orient="row")
+    rows = _query(
+        "SELECT d.seq, d.at, d.authority, json_extract(d.details, '$.vendor') AS vendor, "
+        "json_extract(d.details, '$.snapshot') AS snapshot, json_extract(d.details, '$.package') AS package, "
+        "json_extract(d.details, '$.sha256') AS sha256, json_extract(d.details, '$.attempt') AS attempt, "
+        "EXISTS (SELECT 1 FROM audit_events x WHERE x.action = 'vendor_delivery_failed' AND x.seq > d.seq "
+        "  AND x.authority IS d.authority "
+        "  AND json_extract(x.details, '$.vendor_id') IS json_extract(d.details, '$.vendor_id') "
+        "  AND json_extract(x.details, '$.package') IS json_extract(d.details, '$.package') "
+        "  AND json_extract(x.details, '$.attempt') IS json_extract(d.details, '$.attempt')) AS failed "
+        f"FROM (SELECT * FROM audit_events{where}) d ORDER BY d.seq DESC", params)
+    schema = {"seq": pl.Int64, "at": pl.Utf8, "authority": pl.Utf8, "vendor": pl.Utf8, "snapshot": pl.Utf8,
+              "package": pl.Utf8, "sha256": pl.Utf8, "attempt": pl.Int64, "failed": pl.Boolean}
+    for r in rows:
+        r["failed"] = bool(r["failed"])
+        for k in ("vendor", "snapshot", "package", "sha256"):
+            r[k] = None if r[k] is None else str(r[k])
+        r["attempt"] = int(r["attempt"]) if isinstance(r["attempt"], (int, float)) else None
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 # ---------------------------------------------------------------------------------------- export

@@ -12,7 +12,7 @@ from common.clock import today
 from common.i18n import fmt_int, tr
 from pages.context import PageContext
 from pages.usage import (SHOWN_EVENTS, action_name, authority_names, choice, date_filters, events_table,
-                         export_button, personal_views_section)
+                         export_button, personal_views_section, total_caption)
 
 TEXT = {
     "title": {"he": "יומן ביקורת — {name}", "en": "Audit log — {name}"},
@@ -25,7 +25,6 @@ TEXT = {
     "no_events": {"he": "אין אירועים בסינון שנבחר.", "en": "No events match the filters."},
     "shown": {"he": "מוצגים {shown} האירועים האחרונים מתוך {total}. הייצוא כולל את כולם.",
               "en": "Showing the latest {shown} of {total} events. The export holds them all."},
-    "total": {"he": "{total} אירועים", "en": "{total} events"},
     "personal": {"he": "צפייה בפרטים אישיים לפי משתמש/ת", "en": "Personal-detail views per user"},
     "events": {"he": "אירועים", "en": "Events"},
     "export": {"he": "ייצוא יומן הרשות (CSV)", "en": "Export the authority's log (CSV)"},
@@ -63,7 +62,7 @@ def render(ctx: PageContext) -> None:
     if total > SHOWN_EVENTS:
         st.caption(tr(TEXT, "shown", shown=fmt_int(SHOWN_EVENTS), total=fmt_int(total)))
     else:
-        st.caption(tr(TEXT, "total", total=fmt_int(total)))
+        st.caption(total_caption(total))
     events_table(usage.events(f, limit=SHOWN_EVENTS, personal=personal), names)
     email = ctx.principal.email
     export_button(tr(TEXT, "export"), lambda: _export_now(email, authority, f),

@@ -44,6 +44,7 @@ TEXT = {
     "downloads": {"he": "הורדות", "en": "Downloads"},
     "authorities": {"he": "רשויות", "en": "Authorities"},
     "never": {"he": "רשויות עם גישה שמעולם לא הורידו את הקובץ השבועי", "en": "Authorities with access that never downloaded"},
+    "never_count": {"he": "{count} רשויות", "en": "{count} authorities"},
     "never_none": {"he": "כל הרשויות שיש להן גישה הורידו לפחות פעם אחת.", "en": "Every authority with access has downloaded."},
     "deleg_caption": {"he": "האצלות פעילות שמסתיימות בתוך {days} ימים, או שלא נעשה בהן שימוש (צפייה בדף) {unused} ימים.",
                       "en": "Active delegations ending within {days} days, or unused (no page view) for {unused} days."},
@@ -67,12 +68,18 @@ TEXT = {
     "at": {"he": "מועד", "en": "When"},
     "vendor": {"he": "ספק", "en": "Vendor"},
     "package": {"he": "חבילה", "en": "Package"},
+    "snapshot": {"he": "תמונת מצב", "en": "Snapshot"},
+    "attempt": {"he": "ניסיון", "en": "Attempt"},
+    "outcome": {"he": "תוצאה", "en": "Outcome"},
+    "failed": {"he": "נכשלה", "en": "Failed"},
+    "delivered": {"he": "הועברה", "en": "Delivered"},
     "details": {"he": "פרטים", "en": "Details"},
     "reason": {"he": "מטרה", "en": "Purpose"},
     "seq": {"he": "מס'", "en": "No."},
     "shown": {"he": "מוצגים {shown} האירועים האחרונים מתוך {total}. הייצוא כולל את כולם.",
               "en": "Showing the latest {shown} of {total} events. The export holds them all."},
     "total": {"he": "{total} אירועים", "en": "{total} events"},
+    "total_one": {"he": "אירוע אחד", "en": "1 event"},
     "export": {"he": "ייצוא האירועים המסוננים (CSV)", "en": "Export the filtered events (CSV)"},
     "export_help": {"he": "הייצוא עצמו נרשם ביומן הביקורת.", "en": "The export itself is recorded in the audit trail."},
 }
@@ -86,6 +93,7 @@ ACTION_NAMES = {
     "personal_view": {"he": "צפייה בפרטים אישיים", "en": "Personal-detail view"},
     "table_export": {"he": "ייצוא טבלה", "en": "Table export"},
     "download": {"he": "הורדת קובץ שבועי", "en": "Weekly package download"},
+    "vendor_delivery_failed": {"he": "העברה לספק נכשלה", "en": "Vendor delivery failed"},
     "vault_collect": {"he": "איסוף מהכספת", "en": "Vault collection"},
     "vendor_delivery": {"he": "העברה לספק", "en": "Vendor delivery"},
     "grant_created": {"he": "האצלה חדשה", "en": "Delegation created"},
@@ -133,8 +141,18 @@ def authority_names(ctx: PageContext) -> dict[str, str]:
     return dict(ref.select("SEMEL_RASHUT", "SHEM_RASHUT").iter_rows())
 
 
+# Date fields read day/month/year left to right inside the right-to-left page (the field's segments
+# are laid out by direction, so 04/09/2026 would otherwise show as 2026/09/04).
+DATE_CSS = '<style>[data-testid="stDateInputField"] { direction: ltr; }</style>'
+
+
+def total_caption(total: int) -> str:
+    return tr(TEXT, "total_one") if total == 1 else tr(TEXT, "total", total=fmt_int(total))
+
+
 def date_filters(key: str) -> tuple:
     """From/to dates shown DD/MM/YYYY; the default is the last 90 days."""
+    st.html(DATE_CSS)
     left, right = st.columns(2)
     date_from = left.date_input(tr(TEXT, "date_from"), value=today() - timedelta(days=DEFAULT_DAYS),
                                 format="DD/MM/YYYY", key=f"{key}_from")
@@ -218,7 +236,7 @@ def _activity(f: usage.EventFilter, names: dict[str, str]) -> None:
                  labels={"day": tr(TEXT, "day"), "events": tr(TEXT, "events"), "authority": tr(TEXT, "authority")})
     fig.update_xaxes(tickformat="%d/%m/%Y")
     st.plotly_chart(fig, width="stretch")
-    st.caption(tr(TEXT, "total", total=fmt_int(df["events"].sum())))
+    st.caption(total_caption(df["events"].sum()))
 
 
 def _downloads(f: usage.EventFilter, names: dict[str, str]) -> None:
@@ -238,6 +256,7 @@ def _downloads(f: usage.EventFilter, names: dict[str, str]) -> None:
     if f.authority:
         never = [a for a in never if a == f.authority]
     if never:
+        st.caption(tr(TEXT, "never_count", count=fmt_int(len(never))))
         st.dataframe(pl.DataFrame({tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" for a in never]}),
                      hide_index=True)
     else:
@@ -298,7 +317,12 @@ def _vendor_deliveries(f: usage.EventFilter, names: dict[str, str]) -> None:
     st.dataframe(pl.DataFrame({
         tr(TEXT, "at"): [fmt_datetime(v) for v in df["at"]],
         tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" if a else "" for a in df["authority"]],
-        tr(TEXT, "vendor"): df["vendor"], tr(TEXT, "package"): df["package"], "SHA-256": df["sha256"],
+        tr(TEXT, "vendor"): df["vendor"],
+        tr(TEXT, "snapshot"): [fmt_date(d) if d else "" for d in df["snapshot"]],
+        tr(TEXT, "package"): df["package"],
+        tr(TEXT, "attempt"): df["attempt"],
+        tr(TEXT, "outcome"): [tr(TEXT, "failed") if v else tr(TEXT, "delivered") for v in df["failed"]],
+        "SHA-256": df["sha256"],
     }), hide_index=True, width="stretch")
 
 
@@ -311,7 +335,7 @@ def _events(ctx: PageContext, f: usage.EventFilter, names: dict[str, str]) -> No
     if total > SHOWN_EVENTS:
         st.caption(tr(TEXT, "shown", shown=fmt_int(SHOWN_EVENTS), total=fmt_int(total)))
     else:
-        st.caption(tr(TEXT, "total", total=fmt_int(total)))
+        st.caption(total_caption(total))
     events_table(df, names)
     export_button(tr(TEXT, "export"), lambda: _export_now(ctx.principal.email, f),
                   f"audit_events_{today().isoformat()}.csv", "usage_export")

@@ -108,14 +108,21 @@ def test_equal_counts_with_one_extra_view_are_not_outliers():
     assert usage.outlier_threshold([]) is None
 
 
-def test_vendor_deliveries_list_the_delivered_packages(mifkad_home, write_at):
-    write_at("2026-11-01", "vendor_delivery", actor="system", authority="5000",
-             details={"vendor": "סופט-אדו", "package": "5000_2026-11-01.zip", "sha256": "ab" * 32,
-                      "counts": {"TALMIDIM": 3}})
-    write_at("2026-11-01", "download", authority="5000", details={"package": "x.zip"})
+def test_vendor_deliveries_list_each_attempt_and_whether_it_failed(mifkad_home, write_at):
+    attempt = {"vendor_id": 1, "vendor": "סופט-אדו", "snapshot": "2026-11-01", "package": "5000_2026-11-01.zip",
+               "sha256": "ab" * 32, "counts": {"TALMIDIM": 3}}
+    write_at("2026-11-01", "vendor_delivery", actor="system", details={**attempt, "attempt": 1})
+    write_at("2026-11-01", "vendor_delivery_failed", actor="system", details={**attempt, "attempt": 1, "error": "disk"})
+    write_at("2026-11-02", "vendor_delivery", actor="system", details={**attempt, "attempt": 2})
+    write_at("2026-11-02", "vendor_delivery", actor="system", authority="70",
+             details={**attempt, "package": "70_2026-11-01.zip", "attempt": 1})
+    write_at("2026-11-02", "download", details={"package": "x.zip"})
     df = usage.vendor_deliveries(usage.EventFilter())
-    assert df.select("authority", "vendor", "package", "sha256").rows() == [
-        ("5000", "סופט-אדו", "5000_2026-11-01.zip", "ab" * 32)]
+    assert df.select("authority", "vendor", "package", "attempt", "failed").rows() == [
+        ("70", "סופט-אדו", "70_2026-11-01.zip", 1, False),
+        ("5000", "סופט-אדו", "5000_2026-11-01.zip", 2, False),
+        ("5000", "סופט-אדו", "5000_2026-11-01.zip", 1, True)]
+    assert usage.vendor_deliveries(usage.EventFilter(authority="70"))["package"].to_list() == ["70_2026-11-01.zip"]
 
 
 def test_student_identities_are_masked_unless_personal_details_are_allowed(mifkad_home, write_at):
