@@ -1,0 +1,210 @@
+"""The running app on the benchmark's snapshot: every page visited in a real browser, the server's peak
+memory, then N concurrent sessions touring every page.
+
+The app runs as in production (devtools.stack: login provider, app on free ports); Debian's chromium
+drives it through Playwright, signing in through the local OpenID provider like a person would. One
+chromium holds every session as its own browser context (separate cookies, separate Streamlit
+session), driven by asyncio from one thread. Page time = from the click on a navigation link to the
+end of the script run it starts (the app's own "running" indicator going off).
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import time
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOGIN_LABEL = "כניסה"
+APP_READY = "[data-testid='stApp'][data-test-connection-state='CONNECTED'][data-test-script-state='notRunning']"
+
+# Watches the app's script-run state, so that even a run too short to poll is seen to have happened.
+_WATCH_JS = """() => {
+  window.__benchRuns = 0;
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.__benchWatched) return;
+  app.__benchWatched = true;
+  new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__benchRuns += 1;
+  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+_SETTLED_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return window.__benchRuns > 0 && app && app.getAttribute('data-test-script-state') === 'notRunning'
+      && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+      && !document.querySelector("[data-stale='true']") && !document.querySelector("[data-testid='stSkeleton']");
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed_records(snapshot_date: str, authority: str, manager_email: str) -> None:
+    """The records the tour needs in the benchmark's home: the largest authority open, the preset
+    roster manager appointed there, the snapshot approved (so export pages show their package)."""
+    from auth.records import appoint_roster_manager, ensure_configured_admins, open_access
+    from data.approvals import approve, get_approval
+    ensure_configured_admins()
+    open_access(authority, by="operator:bench", basis="operator")
+    appoint_roster_manager(authority, manager_email, by="operator:bench")
+    if get_approval(snapshot_date) is None:
+        approve(snapshot_date, by="operator:bench", note="benchmark snapshot")
+
+
+def process_memory_mb(pid: int) -> dict:
+    """Peak (VmHWM) and current (VmRSS) resident memory of a running process, from /proc."""
+    out = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            out[key] = int(value.split()[0]) / 1024
+    return out
+
+
+async def _wait_settled(page, timeout_ms: float) -> None:
+    await page.wait_for_function(_SETTLED_JS, timeout=timeout_ms, polling=50)
+
+
+async def login(context, base_url: str, sub: str, timeout_ms: float):
+    """Sign in as a preset user through the provider's form; returns the page on the app."""
+    page = await context.new_page()
+    page.set_default_timeout(timeout_ms)
+    await page.goto(base_url + "/")
+    await page.wait_for_selector(APP_READY, timeout=timeout_ms)
+    await page.get_by_role("button", name=LOGIN_LABEL).click()
+    sub_input = page.locator("input[name='sub']")
+    await sub_input.wait_for(timeout=timeout_ms)
+    await sub_input.fill(sub)
+    await page.get_by_role("button", name="Authorize").click()
+    await page.wait_for_url(lambda url: url.startswith(base_url) and "/oauth2callback" not in url, timeout=timeout_ms)
+    await page.wait_for_selector(APP_READY, timeout=timeout_ms)
+    await page.wait_for_selector("[data-testid='stSidebarNav']", timeout=timeout_ms)
+    return page
+
+
+async def nav_links(page) -> list[str]:
+    """Every page's link in the sidebar navigation (unfolded if folded), the current page last."""
+    more = page.locator("[data-testid='stSidebarNavViewButton']")
+    if await more.count():
+        await more.first.click()
+    hrefs = await page.locator("[data-testid='stSidebarNav'] a").evaluate_all("els => els.map(e => e.href)")
+    unique = list(dict.fromkeys(hrefs))
+    here = page.url.split("?")[0]
+    return [h for h in unique if h != here] + [h for h in unique if h == here]
+
+
+def _page_name(href: str) -> str:
+    return href.split("://", 1)[-1].split("/", 1)[-1].split("?")[0] or "home"
+
+
+async def visit(page, href: str, timeout_ms: float) -> dict:
+    """Click the navigation link to `href` and wait for the script run it starts to finish."""
+    await page.evaluate(_WATCH_JS)
+    link = page.locator(f"[data-testid='stSidebarNav'] a[href='{href}']")
+    start = time.perf_counter()
+    error = None
+    try:
+        await link.first.click()
+        await _wait_settled(page, timeout_ms)
+    except Exception as exc:   # a timeout is a failed page visit, reported, not a crash of the run
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    seconds = time.perf_counter() - start
+    if error is None:
+        exceptions = page.locator("[data-testid='stException']")
+        if await exceptions.count():
+            error = "exception shown: " + (await exceptions.first.inner_text())[:300].replace("\n", " ")
+    return {"page": _page_name(href), "seconds": seconds, "error": error}
+
+
+async def tour(browser, base_url: str, sub: str, timeout_ms: float, label: str) -> list[dict]:
+    """One person's session: sign in, then open every page in the navigation once, in order."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="he-IL",
+                                        timezone_id="Asia/Jerusalem")
+    # No internet: the provider's page links a CDN stylesheet; fail such requests at once.
+    await context.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), lambda route: route.abort())
+    visits = []
+    try:
+        start = time.perf_counter()
+        try:
+            page = await login(context, base_url, sub, timeout_ms)
+        except Exception as exc:
+            return [{"user": sub, "session": label, "page": "login", "seconds": time.perf_counter() - start,
+                     "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}]
+        visits.append({"user": sub, "session": label, "page": "login", "seconds": time.perf_counter() - start,
+                       "error": None})
+        for path in await nav_links(page):
+            visits.append({"user": sub, "session": label, **await visit(page, path, timeout_ms)})
+    finally:
+        await context.close()
+    return visits
+
+
+async def _run(base_url: str, app_pid: int, tours: list[tuple[str, str]], sessions: int, session_sub: str,
+               timeout_ms: float, log) -> dict:
+    from playwright.async_api import async_playwright
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            single = []
+            for label, sub in tours:
+                visits = await tour(browser, base_url, sub, timeout_ms, label)
+                single += visits
+                log(f"  {sub} ({label} visits): {len(visits) - 1} pages, "
+                    f"{sum(1 for v in visits if v['error'])} errors")
+            after_tour = process_memory_mb(app_pid)
+            log(f"  app after visiting every page: peak {after_tour.get('VmHWM', 0):.0f} MB")
+            start = time.perf_counter()
+            results = await asyncio.gather(*(tour(browser, base_url, session_sub, timeout_ms * 3, f"s{i + 1}")
+                                             for i in range(sessions)))
+            wall = time.perf_counter() - start
+            concurrent = [v for r in results for v in r]
+            after_load = process_memory_mb(app_pid)
+            log(f"  {sessions} concurrent sessions: {len(concurrent)} visits in {wall:.0f} s, "
+                f"{sum(1 for v in concurrent if v['error'])} errors")
+        finally:
+            await browser.close()
+    return {"single": single, "concurrent": concurrent, "concurrent_wall": wall, "sessions": sessions,
+            "mem_after_tour": after_tour, "mem_after_load": after_load}
+
+
+def tour_users() -> tuple[dict, dict]:
+    """A preset roster manager (appointed to the largest authority here) and the ministry admin."""
+    from devtools.users import PRESET_USERS
+    return (next(u for u in PRESET_USERS if u["role"] == "roster_manager"),
+            next(u for u in PRESET_USERS if u["role"] == "ministry"))
+
+
+def measure(home: Path, snapshot_date: str, authority: str, sessions: int, timeout_s: float, repeat: bool,
+            log) -> dict:
+    """Start the stack on the benchmark's home, tour every page (first visits, which include each
+    page's first imports; with `repeat` the manager's tour again, warm), then load it with N sessions."""
+    from devtools.stack import Stack
+    manager, ministry = tour_users()
+    seed_records(snapshot_date, authority, manager["email"])
+    stack = Stack(home=home, app_port=free_port(), oidc_port=free_port(), smtp_port=free_port(),
+                  sms_port=free_port())
+    started = time.perf_counter()
+    stack.start()
+    try:
+        app = next(p for p in stack.processes if "devtools.serve" in p.args)
+        mem_start = process_memory_mb(app.pid)
+        log(f"  stack up in {time.perf_counter() - started:.1f} s; app pid {app.pid}, "
+            f"{mem_start.get('VmRSS', 0):.0f} MB at start")
+        tours = [("first", manager["sub"]), ("first", ministry["sub"])]
+        if repeat:
+            tours.append(("repeat", manager["sub"]))
+        result = asyncio.run(_run(f"http://127.0.0.1:{stack.app_port}", app.pid,
+                                  tours, sessions, manager["sub"], timeout_s * 1000, log))
+        log_text = (home / "logs" / "app.log").read_text(encoding="utf-8", errors="replace")
+        result["mem_start"] = mem_start
+        result["server_tracebacks"] = log_text.count("Traceback (most recent call last)")
+        result["tours"] = tours
+        return result
+    finally:
+        stack.stop()

@@ -1,0 +1,156 @@
+"""Page queries: every statement the pages run, for the largest authority and a small one, timed
+through `queries.run` (warm DuckDB, result cache cleared before each run) against a straightforward
+pandas version of the same query (bench/pandas_baselines.py) on tables already loaded in memory.
+
+Each statement runs once untimed (warm: Parquet footers read, views attached, code paths loaded),
+then repeatedly, until both a minimum number of runs and a time budget are reached. The personal
+flag is off, so the runner's masking is part of the time (the heavier case).
+"""
+from __future__ import annotations
+
+import re
+import time
+
+from bench.stats import median, p95
+
+SALT = "bench"
+PAGE_SIZE = 100
+SKIP_SOURCES = {"derive.sql", "export.sql"}     # ingest-time derivations and the package's own rows
+
+
+def page_statements() -> list:
+    """Statements the pages run: authority, national and reference scopes, exports and derivations aside."""
+    from queries import statements
+    return [st for st in statements().values()
+            if st.scope in ("authority", "national", "reference") and st.source not in SKIP_SOURCES]
+
+
+def default_params(sql: str, student_ref: str | None) -> dict:
+    """A page's first view: no filter chosen, first page, name order; one student opened by reference."""
+    defaults = {"salt": SALT, "limit": PAGE_SIZE, "offset": 0, "sort": "name", "descending": False,
+                "ref": student_ref}
+    used = set(re.findall(r"\$(\w+)", sql)) - {"authority"}
+    return {name: defaults.get(name) for name in used}
+
+
+def _time_runs(fn, min_runs: int, max_runs: int, budget_s: float) -> list[float]:
+    fn()                                   # warm, untimed
+    times: list[float] = []
+    spent = 0.0
+    while len(times) < max_runs and (len(times) < min_runs or spent < budget_s):
+        start = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - start
+        times.append(elapsed * 1000)
+        spent += elapsed
+    return times
+
+
+def _top_operators(cur, sql: str, params: dict, count: int = 3) -> list[dict]:
+    """Where a query's time goes: its most expensive operators from DuckDB's profile."""
+    import json
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        cur.execute("PRAGMA enable_profiling = 'json'")
+        cur.execute(f"PRAGMA profiling_output = '{f.name}'")
+        cur.sql(sql, params=params).fetchall()
+        cur.execute("PRAGMA disable_profiling")
+        profile = json.loads(open(f.name, encoding="utf-8").read() or "{}")
+    ops: list[dict] = []
+
+    def walk(node):
+        name = node.get("operator_name") or node.get("operator_type") or node.get("name")
+        if name and "operator_timing" in node:
+            extra = node.get("extra_info") or {}
+            detail = extra.get("Table") or extra.get("Function") or extra.get("Join Type") or ""
+            ops.append({"operator": str(name).strip(), "detail": str(detail)[:60],
+                        "ms": node["operator_timing"] * 1000, "rows": node.get("operator_cardinality")})
+        for kid in node.get("children", []):
+            walk(kid)
+
+    walk(profile)
+    total = profile.get("latency") or sum(o["ms"] for o in ops) / 1000
+    for op in ops:
+        op["share"] = op["ms"] / (total * 1000) if total else None
+    return sorted(ops, key=lambda o: -o["ms"])[:count]
+
+
+# --- run in a child process (bench.child) -----------------------------------------------------
+
+def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, budget_s: float,
+            pandas_min_runs: int, pandas_budget_s: float, profile_slowest: int = 3) -> dict:
+    import queries
+    from data.snapshots import get_snapshot
+    from queries.engine import cursor_for
+
+    snapshot = get_snapshot(date)
+    if snapshot is None:
+        raise RuntimeError(f"no snapshot {date}")
+    baselines = _load_baselines(snapshot)
+    results = []
+    for st in page_statements():
+        for authority in (authorities if st.scope == "authority" else [None]):
+            scope = queries.Scope(snapshot=snapshot, authority=authority, personal=False)
+            ref = _a_student_ref(snapshot, authority) if "$ref" in st.sql else None
+            params = default_params(st.sql, ref)
+
+            def run_duckdb():
+                queries.clear_cache()
+                return queries.run(st.name, scope, **params)
+
+            rows = run_duckdb().height
+            duck = _time_runs(run_duckdb, min_runs, max_runs, budget_s)
+            entry = {"statement": st.name, "source": st.source, "scope": st.scope, "authority": authority,
+                     "rows": rows, "runs": len(duck), "median_ms": median(duck), "p95_ms": p95(duck)}
+            fn = baselines["functions"].get(st.name)
+            if fn is not None:
+                tables = baselines["tables"]
+
+                def run_pandas():
+                    return fn(tables, authority, **params) if authority is not None else fn(tables, **params)
+
+                pd_times = _time_runs(run_pandas, pandas_min_runs, max_runs, pandas_budget_s)
+                entry.update({"pandas_runs": len(pd_times), "pandas_median_ms": median(pd_times),
+                              "pandas_p95_ms": p95(pd_times)})
+            results.append(entry)
+    # Where the time goes in the slowest statements for the largest authority.
+    largest = [r for r in results if r["authority"] in (authorities[0], None)]
+    cur = cursor_for(snapshot)
+    try:
+        for r in sorted(largest, key=lambda r: -r["p95_ms"])[:profile_slowest]:
+            st = queries.statements()[r["statement"]]
+            params = default_params(st.sql, _a_student_ref(snapshot, r["authority"]) if "$ref" in st.sql else None)
+            if r["authority"] is not None:
+                params["authority"] = r["authority"]
+            try:
+                r["top_operators"] = _top_operators(cur, st.sql, params)
+            except Exception as exc:        # a profile is a nice-to-have for the analysis, not a figure
+                r["top_operators_error"] = str(exc)[:200]
+    finally:
+        cur.close()
+    return {"results": results, "pandas_load_s": baselines["load_s"], "pandas_missing": baselines["missing"]}
+
+
+def _a_student_ref(snapshot, authority: str) -> str | None:
+    import queries
+    scope = queries.Scope(snapshot=snapshot, authority=authority, personal=False)
+    page = queries.run("students_list", scope, **default_params(queries.sql_of("students_list"), None))
+    return page["STUDENT_REF"][0] if page.height else None
+
+
+def _load_baselines(snapshot) -> dict:
+    """The pandas versions of the page statements and the tables they read, loaded once (untimed)."""
+    import importlib
+    try:
+        pandas_baselines = importlib.import_module("bench.pandas_baselines")
+    except ModuleNotFoundError as exc:      # not written yet: DuckDB figures alone, reported as such
+        if exc.name != "bench.pandas_baselines":
+            raise
+        return {"tables": None, "functions": {}, "load_s": 0.0,
+                "missing": sorted(st.name for st in page_statements())}
+    start = time.perf_counter()
+    tables = pandas_baselines.load_tables(snapshot)
+    load_s = time.perf_counter() - start
+    functions = dict(pandas_baselines.BASELINES)
+    missing = sorted(st.name for st in page_statements() if st.name not in functions)
+    return {"tables": tables, "functions": functions, "load_s": load_s, "missing": missing}
