@@ -361,7 +361,8 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int,
     cls_max = np.maximum(np.where(cls_special, 14, rng.choice([32, 34, 36, 40], C)), cls_count)
     over = (rng.random(C) < OVER_MAX_CLASSES) & (cls_count >= 8)
     cls_max = np.where(over, cls_count - rng.integers(1, 4, C), cls_max)
-    cls_min = np.where(cls_special, 6, rng.choice([10, 15, 20], C))
+    # The minimum never passes the maximum (ingest rejects such a class), even in an over-full one.
+    cls_min = np.minimum(np.where(cls_special, 6, rng.choice([10, 15, 20], C)), cls_max)
     miscount = rng.random(C) < MISCOUNTED_CLASSES
     cls_mispar = np.maximum(0, cls_count + np.where(miscount, rng.choice([-3, -2, -1, 1, 2, 3], C), 0))
 

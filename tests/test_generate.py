@@ -118,6 +118,13 @@ def test_birth_dates_fit_the_grade_and_the_compulsory_age(feed):
     assert sorted(t["grade"].unique().to_list()) == list(range(1, 13))
 
 
+def test_ingest_accepts_the_generated_feed_without_a_single_rejection(published_snapshot):
+    report = published_snapshot.report()
+    assert report["status"] == "published"
+    assert {prefix: f["rows_rejected"] for prefix, f in report["files"].items()} == {p: 0 for p in generate.PREFIXES}
+    assert report["files"]["MOSDOT"]["extra_columns"] == ["LONGITUDE", "LATITUDE"]
+
+
 def test_class_counts_are_the_ministrys_usually_equal_to_the_placements(feed):
     counts = active(feed["TALMIDIM"]).group_by("SEMEL_MOSAD", "SHICHVA", "MAKBILA").len()
     k = feed["KITOT"].join(counts, on=["SEMEL_MOSAD", "SHICHVA", "MAKBILA"], how="left")
@@ -125,6 +132,7 @@ def test_class_counts_are_the_ministrys_usually_equal_to_the_placements(feed):
     equal = (k["len"] == k["MISPAR_TALMIDIM"]).mean()
     assert 0.85 < equal < 1.0
     assert (k["len"] > k["MAX_TALMIDIM"]).sum() >= 1
+    assert (k["MIN_TALMIDIM"].cast(pl.Int64) <= k["MAX_TALMIDIM"]).all()
 
 
 def test_planted_problems_are_present(feed):
@@ -211,7 +219,7 @@ needs_reference = pytest.mark.skipif(not (REFERENCE / "cbs_localities_2021.csv")
 
 
 @pytest.fixture(scope="module")
-def reference_feed(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], str]:
+def reference_feed(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], str, Path]:
     import contextlib
     import io
     out = tmp_path_factory.mktemp("ref") / "feed"
@@ -219,12 +227,12 @@ def reference_feed(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], str]:
     with contextlib.redirect_stdout(summary):
         assert generate.main(["--out", str(out), "--reference", str(REFERENCE), "--students", "20000",
                               "--date", "2026-12-01", "--seed", "3"]) == 0
-    return load(out), summary.getvalue()
+    return load(out), summary.getvalue(), out
 
 
 @needs_reference
 def test_reference_authorities_follow_the_cbs_codes(reference_feed):
-    feed, _ = reference_feed
+    feed, _, _ = reference_feed
     r = feed["RASHUYOT"]
     tlv = r.filter(pl.col("SEMEL_YISHUV") == "5000").row(0, named=True)
     assert (tlv["SEMEL_RASHUT"], tlv["SHEM_RASHUT"], tlv["SUG_RASHUT"]) == ("5000", "תל אביב-יפו", "1")
@@ -241,7 +249,7 @@ def test_reference_authorities_follow_the_cbs_codes(reference_feed):
 
 @needs_reference
 def test_reference_students_follow_population(reference_feed):
-    feed, _ = reference_feed
+    feed, _, _ = reference_feed
     t, r = feed["TALMIDIM"], feed["RASHUYOT"]
     residents = (t.join(r, left_on="SEMEL_YISHUV_TAL", right_on="SEMEL_YISHUV")
                  .group_by("SEMEL_RASHUT", "MACHOZ").agg(pl.col("MISPAR_ZEHUT").n_unique().alias("n"))
@@ -258,7 +266,7 @@ def test_reference_students_follow_population(reference_feed):
 
 @needs_reference
 def test_reference_schools_are_real_with_coordinates_and_unmatched_are_reported(reference_feed):
-    feed, summary = reference_feed
+    feed, summary, _ = reference_feed
     m = feed["MOSDOT"]
     assert m.height > 4800 and (m["SEMEL_MOSAD"].str.len_chars() == 6).all()
     assert m["LONGITUDE"].null_count() == 0
@@ -281,3 +289,13 @@ def test_school_locality_names_match_across_spellings():
     assert _match("תראבין א-צאנע(שבט)", [matcher]) == "970"
     assert _match("גן", [matcher]) is None          # ambiguous: two localities
     assert _match("רמת ישי", [matcher]) is None
+
+
+@needs_reference
+def test_ingest_accepts_the_reference_feed_without_a_single_rejection(reference_feed, mifkad_home):
+    from data import ingest
+    from data.snapshots import get_snapshot
+    _, _, out = reference_feed
+    assert ingest.main([str(out), "--date", "2026-12-01"]) == 0
+    report = get_snapshot("2026-12-01").report()
+    assert {prefix: f["rows_rejected"] for prefix, f in report["files"].items()} == {p: 0 for p in generate.PREFIXES}
