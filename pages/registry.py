@@ -47,3 +47,23 @@ PAGES: list[PageSpec] = [
     PageSpec("request_queue", "request_queue", "תור בקשות גישה", "Access request queue", ":material/fact_check:",
              "ministry", Action.REVIEW_REQUESTS),
 ]
+
+# The census pages analysts and roster managers live in (pages/widgets.py holds their shared parts).
+PAGES += [
+    PageSpec("overview", "overview", "סקירה כללית", "Overview", ":material/dashboard:", "census",
+             Action.VIEW_AGGREGATES, needs_snapshot=True),
+    PageSpec("students", "students", "תלמידים", "Students", ":material/groups:", "census", Action.VIEW_ROWS,
+             needs_snapshot=True),
+    PageSpec("classes", "classes", "כיתות", "Classes", ":material/meeting_room:", "census", Action.VIEW_AGGREGATES,
+             needs_snapshot=True),
+    PageSpec("tracks", "tracks", "מגמות", "Tracks", ":material/route:", "census", Action.VIEW_AGGREGATES,
+             needs_snapshot=True),
+    PageSpec("institutions", "institutions", "מוסדות", "Institutions", ":material/school:", "census",
+             Action.VIEW_AGGREGATES, needs_snapshot=True),
+    PageSpec("contacts", "contacts", "איכות פרטי הקשר", "Contact quality", ":material/contact_phone:", "census",
+             Action.VIEW_ROWS, needs_snapshot=True),
+    PageSpec("changes", "changes", "שינויים מהשבוע שעבר", "Changes since last week", ":material/compare_arrows:",
+             "census", Action.VIEW_AGGREGATES, needs_snapshot=True),
+    PageSpec("national", "national", "תמונה ארצית", "National picture", ":material/public:", "ministry",
+             Action.NATIONAL_AGGREGATES, needs_snapshot=True),
+]
