@@ -407,6 +407,10 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int,
     act_order = np.argsort(act_key, kind="stable")
     act_sorted_key, act_sorted_grade = act_key[act_order], grade[act_idx][act_order]
 
+    def has_donor(who: np.ndarray) -> np.ndarray:
+        g = grade[who]
+        return np.searchsorted(act_sorted_grade, g, "right") > np.searchsorted(act_sorted_grade, g, "left")
+
     def donors(who: np.ndarray) -> np.ndarray:
         qk = grade[who] * 1_000_000 + stu_loc[who]
         lo, hi = np.searchsorted(act_sorted_key, qk, "left"), np.searchsorted(act_sorted_key, qk, "right")
@@ -419,7 +423,9 @@ def build_feed(world: World, n_students: int, date: dt.date, seed: int,
         return act_idx[act_order[lo + (rng.random(len(who)) * (hi - lo)).astype(np.int64)]]
 
     un_idx = np.flatnonzero(unplaced)
-    un_left = rng.random(len(un_idx)) < 0.8
+    # (In a tiny feed a grade may have no active student to have left a class of: such a student is
+    # registered but not placed instead.)
+    un_left = (rng.random(len(un_idx)) < 0.8) & has_donor(un_idx)
     hist_idx = np.flatnonzero(history)
     n_un_left = int(un_left.sum())
 
