@@ -90,3 +90,107 @@ class AppSession:
 def app_session(mifkad_home):
     """Factory of AppTest sessions of app.py: app_session("manager.tlv@mifkad.test").run()."""
     return AppSession
+
+
+# --- the census pages: snapshots ingested once per run and shared read-only ---
+
+def _ingest_once(home: Path, feeds: list[tuple[Path, str]]) -> Path:
+    """Ingest feeds into a home of their own; returns its snapshots folder (tests only read it)."""
+    from data import ingest
+    home.mkdir(parents=True)
+    saved = os.environ.get("MIFKAD_HOME")
+    os.environ["MIFKAD_HOME"] = str(home)
+    _reset_process_caches()
+    try:
+        for feed, day in feeds:
+            assert ingest.main([str(feed), "--date", day]) == 0, f"ingest of {feed} as {day} failed"
+    finally:
+        if saved is None:
+            os.environ.pop("MIFKAD_HOME", None)
+        else:
+            os.environ["MIFKAD_HOME"] = saved
+        _reset_process_caches()
+    return home / "snapshots"
+
+
+def _shifted_feed(src: Path, out: Path, authority: str = "5000") -> Path:
+    """A week-earlier copy of a feed: some of the authority's students not there yet, some living in it
+    who have since moved away, and some in another class, grade or institution (all still valid)."""
+    import polars as pl
+    out.mkdir(parents=True)
+    files = {p.name.split("_20")[0]: p for p in src.glob("*.csv")}
+    t = {k: pl.read_csv(p, infer_schema=False) for k, p in files.items()}
+    locs = t["RASHUYOT"].filter(pl.col("SEMEL_RASHUT") == authority)["SEMEL_YISHUV"].to_list()
+    mine = t["MOSDOT"].filter(pl.col("SEMEL_YISHUV").is_in(locs))["SEMEL_MOSAD"].to_list()
+    tal = t["TALMIDIM"].with_row_index("_i")
+    key = pl.concat_str("SUG_ZEHUT", "MISPAR_ZEHUT", separator="/")
+    single = tal.group_by(key.alias("K")).len().filter(pl.col("len") == 1)["K"]
+    active = tal.filter((pl.col("CODE_STATUS_RISHUM_TA") == "3") & pl.col("TAARICH_AZIVA").is_null()
+                        & pl.col("SEMEL_MOSAD").is_in(mine) & key.is_in(single.implode()))
+    arrived = active[0:5]
+    moved = active[5:25]
+    away = tal.filter(~pl.col("SEMEL_YISHUV_TAL").is_in(locs) & ~pl.col("SEMEL_MOSAD").is_in(mine)
+                      & key.is_in(single.implode()))[0:3]
+    classes = t["KITOT"]
+    targets = {}
+    for n, r in enumerate(moved.iter_rows(named=True)):
+        same = classes.filter(pl.col("SEMEL_MOSAD") == r["SEMEL_MOSAD"])
+        pick = {0: same.filter((pl.col("SHICHVA") == r["SHICHVA"]) & (pl.col("MAKBILA") != r["MAKBILA"])),
+                1: same.filter(pl.col("SHICHVA") != r["SHICHVA"]),
+                2: classes.filter(pl.col("SEMEL_MOSAD").is_in(mine) & (pl.col("SEMEL_MOSAD") != r["SEMEL_MOSAD"])
+                                  & (pl.col("SHICHVA") == r["SHICHVA"]))}[n % 3]
+        if pick.height:
+            targets[r["_i"]] = pick.select("SEMEL_MOSAD", "SHICHVA", "MAKBILA").row(0)
+    for i, (m, g, k) in targets.items():
+        tal = tal.with_columns(
+            pl.when(pl.col("_i") == i).then(pl.lit(m)).otherwise(pl.col("SEMEL_MOSAD")).alias("SEMEL_MOSAD"),
+            pl.when(pl.col("_i") == i).then(pl.lit(g)).otherwise(pl.col("SHICHVA")).alias("SHICHVA"),
+            pl.when(pl.col("_i") == i).then(pl.lit(k)).otherwise(pl.col("MAKBILA")).alias("MAKBILA"),
+            pl.when(pl.col("_i") == i).then(None).otherwise(pl.col("SEMEL_MEGAMA_MOSAD")).alias("SEMEL_MEGAMA_MOSAD"))
+    tal = tal.with_columns(pl.when(pl.col("_i").is_in(away["_i"].implode())).then(pl.lit(locs[0]))
+                           .otherwise(pl.col("SEMEL_YISHUV_TAL")).alias("SEMEL_YISHUV_TAL"))
+    gone = arrived.select("SUG_ZEHUT", "MISPAR_ZEHUT")
+    t["TALMIDIM"] = tal.join(gone, on=["SUG_ZEHUT", "MISPAR_ZEHUT"], how="anti").drop("_i")
+    links = t["GORMEY_KESHER"].join(gone, left_on=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"],
+                                    right_on=["SUG_ZEHUT", "MISPAR_ZEHUT"], how="anti")
+    t["GORMEY_KESHER"] = links
+    t["PIRTEY_KESHER"] = t["PIRTEY_KESHER"].join(
+        links.select(pl.col("SUG_ZEHUT_GOREM_KESHER").alias("SUG_ZEHUT"),
+                     pl.col("MISPAR_ZEHUT_GOREM_KESHER").alias("MISPAR_ZEHUT")).unique(),
+        on=["SUG_ZEHUT", "MISPAR_ZEHUT"], how="semi")
+    for k, df in t.items():
+        df.write_csv(out / files[k].name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def _census_store(tmp_path_factory, small_feed) -> Path:
+    return _ingest_once(tmp_path_factory.mktemp("census") / "home", [(small_feed, "2026-12-01")])
+
+
+@pytest.fixture(scope="session")
+def earlier_feed(tmp_path_factory, small_feed) -> Path:
+    """small_feed as it might have been a week before (see _shifted_feed)."""
+    return _shifted_feed(small_feed, tmp_path_factory.mktemp("earlier") / "feed")
+
+
+@pytest.fixture(scope="session")
+def _two_week_store(tmp_path_factory, small_feed, earlier_feed) -> Path:
+    return _ingest_once(tmp_path_factory.mktemp("census2") / "home",
+                        [(earlier_feed, "2026-11-24"), (small_feed, "2026-12-01")])
+
+
+@pytest.fixture
+def census_snapshot(mifkad_home, _census_store):
+    """Like published_snapshot (small_feed as 2026-12-01), ingested once per run and shared read-only."""
+    from data.snapshots import get_snapshot
+    (mifkad_home / "snapshots").symlink_to(_census_store, target_is_directory=True)
+    return get_snapshot("2026-12-01")
+
+
+@pytest.fixture
+def two_week_snapshots(mifkad_home, _two_week_store):
+    """earlier_feed as 2026-11-24 and small_feed as 2026-12-01, shared read-only: (earlier, later)."""
+    from data.snapshots import get_snapshot
+    (mifkad_home / "snapshots").symlink_to(_two_week_store, target_is_directory=True)
+    return get_snapshot("2026-11-24"), get_snapshot("2026-12-01")
