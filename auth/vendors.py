@@ -38,6 +38,16 @@ def add_vendor_user(vendor_id: int, email: str, by: str) -> None:
                     (vendor_id, email.strip().lower(), by, now_iso()))
 
 
+def vendor_users(vendor_id: int) -> list[str]:
+    """E-mails of a vendor's portal users."""
+    con = portal_db.connect()
+    try:
+        return [r[0] for r in con.execute("SELECT email FROM vendor_users WHERE vendor_id = ? ORDER BY email",
+                                          (vendor_id,))]
+    finally:
+        con.close()
+
+
 def list_vendors() -> list[Vendor]:
     con = portal_db.connect()
     try:
