@@ -67,3 +67,15 @@ PAGES += [
     PageSpec("national", "national", "תמונה ארצית", "National picture", ":material/public:", "ministry",
              Action.NATIONAL_AGGREGATES, needs_snapshot=True),
 ]
+
+# The weekly export: downloads and powers of attorney (authorities), approval and vendors (ministry),
+# the vault (vendors).
+PAGES += [
+    PageSpec("exports", "exports", "ייצוא שבועי", "Weekly export", ":material/download:", "export",
+             Action.DOWNLOAD_EXPORT),
+    PageSpec("approvals", "approvals", "אישור הייצוא השבועי", "Weekly export approval", ":material/verified:",
+             "ministry", Action.APPROVE_EXPORTS),
+    PageSpec("vendors", "vendors", "ספקי תוכנה", "Software vendors", ":material/business:", "ministry",
+             Action.REGISTER_VENDORS),
+    PageSpec("vault", "vault", "כספת הספק", "Vendor vault", ":material/inventory_2:", "vendor", Action.COLLECT_VAULT),
+]
