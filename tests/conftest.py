@@ -92,6 +92,27 @@ def app_session(mifkad_home):
     return AppSession
 
 
+# --- the weekly export (data/export.py, data/packages.py, data/vault.py) ---
+
+EXPORT_MANAGERS = {"5000": "manager.tlv@mifkad.test", "10026": "manager.region@mifkad.test"}
+
+
+def open_export_records() -> None:
+    """Access open and a roster manager for 5000 and 10026; the configured ministry administrator."""
+    from auth import records
+    records.ensure_configured_admins()
+    for authority, email in EXPORT_MANAGERS.items():
+        records.open_access(authority, by="operator:test", basis="operator")
+        records.appoint_roster_manager(authority, email, by="operator:test")
+
+
+@pytest.fixture
+def export_records(census_snapshot):
+    """census_snapshot (small_feed as 2026-12-01, not approved) with open_export_records()."""
+    open_export_records()
+    return census_snapshot
+
+
 # --- the census pages: snapshots ingested once per run and shared read-only ---
 
 def _ingest_once(home: Path, feeds: list[tuple[Path, str]]) -> Path:
