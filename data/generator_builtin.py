@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from data.generator_world import (ARAB, CHRISTIAN, DATI, DRUZE, DRUZE_STREAM, HAREDI, JEWISH, MAMLACHTI,
+from data.generator_world import (ARAB, CHRISTIAN, DATI, DRUZE, HAREDI, JEWISH, MAMLACHTI,
                                   MUSLIM, World)
 
 # (SEMEL_YISHUV, SHEM_YISHUV, SEMEL_RASHUT, SHEM_RASHUT, SUG_RASHUT, MACHOZ, population,
@@ -126,4 +126,4 @@ def build() -> World:
                  notes=["built-in default world (no reference data)"])
 
 
-__all__ = ["build", "arab_surnames", "DRUZE_STREAM"]
+__all__ = ["build", "arab_surnames"]

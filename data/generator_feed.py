@@ -20,7 +20,7 @@ import polars as pl
 from data import idnumber
 from data.generator_schools import MAAMAD, MIGZAR, SHLAV, SUG_CHINUCH, SUG_MOSAD, complete_schools
 from data.generator_world import (ARAB, CHRISTIAN, DATI, DRUZE, DRUZE_STREAM, HAREDI, JEWISH, MAMLACHTI, MUSLIM,
-                                  PIKUACH, SUG_RASHUT, World)
+                                  PIKUACH, World)
 
 # Proportions of the planted phenomena (fractions of students, classes, tracks or contacts).
 UNPLACED = 0.012          # compulsory-age residents with no active placement
@@ -702,4 +702,4 @@ def _mosdot(schools: pl.DataFrame, year: int, addresses: _Addresses, s_loc: np.n
     })
 
 
-__all__ = ["build_feed", "school_year", "FeedResult", "SUG_RASHUT"]
+__all__ = ["build_feed", "school_year", "FeedResult"]

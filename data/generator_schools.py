@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from data.generator_world import (ARAB, DATI, DRUZE_STREAM, HAREDI, MAMLACHTI, PIKUACH, World)
+from data.generator_world import ARAB, DATI, DRUZE_STREAM, HAREDI, MAMLACHTI, World
 
 MIGZAR = {1: "יהודי", 2: "ערבי", 3: "דרוזי", 4: "בדואי"}
 SUG_CHINUCH = {1: "רגיל", 2: "חינוך מיוחד"}
@@ -128,4 +128,4 @@ def complete_schools(world: World, rng: np.random.Generator) -> pl.DataFrame:
     )
 
 
-__all__ = ["complete_schools", "PIKUACH", "MIGZAR", "SUG_CHINUCH", "SHLAV", "SUG_MOSAD", "MAAMAD"]
+__all__ = ["complete_schools", "MIGZAR", "SUG_CHINUCH", "SHLAV", "SUG_MOSAD", "MAAMAD"]

@@ -18,7 +18,6 @@ JEWISH, MUSLIM, CHRISTIAN, DRUZE = 0, 1, 2, 3
 PIKUACH = {1: "ממלכתי", 2: "ממלכתי-דתי", 3: "חרדי", 4: "ערבי", 5: "דרוזי"}
 MAMLACHTI, DATI, HAREDI, ARAB, DRUZE_STREAM = 1, 2, 3, 4, 5
 
-SUG_RASHUT = {1: "עירייה", 2: "מועצה מקומית", 3: "מועצה אזורית"}
 
 # Columns each table of the world must have (types as written here).
 LOCALITY_COLUMNS = {
