@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from data import idnumber
 
@@ -41,3 +42,12 @@ def test_vectorised_check_digits_agree_with_the_scalar_rule():
         assert idnumber.is_valid(text)
         # Any other last digit is invalid.
         assert not idnumber.is_valid(text[:8] + str((int(text[8]) + 1) % 10))
+
+
+@given(st.integers(min_value=1, max_value=99_999_999), st.integers(min_value=0, max_value=8),
+       st.integers(min_value=1, max_value=9))
+def test_changing_any_one_digit_of_a_valid_number_makes_it_invalid(prefix, position, shift):
+    number = idnumber.make_valid(str(prefix))
+    changed = number[:position] + str((int(number[position]) + shift) % 10) + number[position + 1:]
+    assert idnumber.is_valid(number)
+    assert not idnumber.is_valid(changed)
