@@ -51,14 +51,31 @@ class EventFilter:
         if self.action:
             clauses.append("action = ?")
             params.append(self.action)
+        # `at` begins with the Israel-time day, so whole days compare as text (and use the index).
         if self.date_from:
-            clauses.append("substr(at, 1, 10) >= ?")
+            clauses.append("at >= ?")
             params.append(self.date_from.isoformat())
         if self.date_to:
-            clauses.append("substr(at, 1, 10) <= ?")
-            params.append(self.date_to.isoformat())
+            clauses.append("at < ?")
+            params.append((self.date_to + timedelta(days=1)).isoformat())
         if extra:
             clauses.append(extra)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def where_daily(self) -> tuple[str, list]:
+        """The same filter over audit_daily (per-day counts; '' is the authority of none)."""
+        clauses, params = [], []
+        for column in ("authority", "actor", "action"):
+            value = getattr(self, column)
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(str(value))
+        if self.date_from:
+            clauses.append("day >= ?")
+            params.append(self.date_from.isoformat())
+        if self.date_to:
+            clauses.append("day <= ?")
+            params.append(self.date_to.isoformat())
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def as_details(self) -> dict:
@@ -101,7 +118,8 @@ def events(f: EventFilter, limit: int | None = None, personal: bool = False,
     where, params = f.where("seq <= ?" if through_seq is not None else "")
     if through_seq is not None:
         params.append(int(through_seq))
-    sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events{where} ORDER BY seq DESC"
+    # Newest first; ordering by `at` lets a time-range filter read the index backwards and stop early.
+    sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM audit_events{where} ORDER BY at DESC, seq DESC"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(int(limit))
@@ -119,21 +137,21 @@ def count_events(f: EventFilter, through_seq: int | None = None) -> int:
     return _query(f"SELECT count(*) AS n FROM audit_events{where}", params)[0]["n"]
 
 
-def filter_options(authority: str | None = None) -> dict[str, list[str]]:
-    """The authorities, people and actions that occur (within one authority when given)."""
-    where, params = EventFilter(authority=authority).where()
+def filter_options(authority: str | None = None, date_from: date | None = None,
+                   date_to: date | None = None) -> dict[str, list[str]]:
+    """The authorities, people and actions that occur in the dates (within one authority when given)."""
+    where, params = EventFilter(authority=authority, date_from=date_from, date_to=date_to).where_daily()
     out = {}
     for column in ("authority", "actor", "action"):
-        extra = f" AND {column} IS NOT NULL" if where else f" WHERE {column} IS NOT NULL"
         out[column] = [r["v"] for r in _query(
-            f"SELECT DISTINCT {column} AS v FROM audit_events{where}{extra} ORDER BY v", params)]
+            f"SELECT DISTINCT {column} AS v FROM audit_daily{where} ORDER BY v", params) if r["v"] != ""]
     return out
 
 
 def activity_by_day(f: EventFilter) -> pl.DataFrame:
     """Events per day and authority (authority None: events outside any authority, e.g. sign-in)."""
-    where, params = f.where()
-    rows = _query(f"SELECT substr(at, 1, 10) AS day, authority, count(*) AS events FROM audit_events{where} "
+    where, params = f.where_daily()
+    rows = _query(f"SELECT day, nullif(authority, '') AS authority, sum(events) AS events FROM audit_daily{where} "
                   "GROUP BY day, authority ORDER BY day, authority", params)
     return pl.DataFrame(rows, schema={"day": pl.Utf8, "authority": pl.Utf8, "events": pl.Int64}, orient="row") \
         .with_columns(pl.col("day").str.to_date())
@@ -146,10 +164,10 @@ def week_start(day: date) -> date:
 
 def downloads_per_week(f: EventFilter) -> pl.DataFrame:
     """Package downloads per week (Sunday to Saturday): how many, and by how many authorities."""
-    where, params = replace(f, action="download").where()
-    rows = _query(f"SELECT date(substr(at, 1, 10), '-6 days', 'weekday 0') AS week, count(*) AS downloads, "
-                  f"count(DISTINCT authority) AS authorities FROM audit_events{where} GROUP BY week ORDER BY week",
-                  params)
+    where, params = replace(f, action="download").where_daily()
+    rows = _query(f"SELECT date(day, '-6 days', 'weekday 0') AS week, sum(events) AS downloads, "
+                  f"count(DISTINCT nullif(authority, '')) AS authorities FROM audit_daily{where} "
+                  "GROUP BY week ORDER BY week", params)
     return pl.DataFrame(rows, schema={"week": pl.Utf8, "downloads": pl.Int64, "authorities": pl.Int64},
                         orient="row").with_columns(pl.col("week").str.to_date())
 
@@ -157,7 +175,7 @@ def downloads_per_week(f: EventFilter) -> pl.DataFrame:
 def authorities_never_downloaded() -> list[str]:
     """Authorities whose access is open and that have never downloaded a package."""
     downloaded = {r["authority"] for r in _query(
-        "SELECT DISTINCT authority FROM audit_events WHERE action = 'download' AND authority IS NOT NULL", [])}
+        "SELECT DISTINCT authority FROM audit_daily WHERE action = 'download'", [])}
     return [a for a in records.authorities_with_access() if a not in downloaded]
 
 

@@ -39,13 +39,13 @@ def render(ctx: PageContext) -> None:
     names = authority_names(ctx)
     st.title(tr(TEXT, "title", name=f"{names.get(authority, ctx.authority_name or authority)} ({authority})"))
     st.caption(tr(TEXT, "intro"))
-    options = usage.filter_options(authority)
+    date_from, date_to = date_filters("audit")
+    options = usage.filter_options(authority, date_from, date_to)
     left, right = st.columns(2)
     with left:
         actor = choice(tr(TEXT, "actor"), options["actor"], "audit_actor")
     with right:
         action = choice(tr(TEXT, "action"), options["action"], "audit_action", action_name)
-    date_from, date_to = date_filters("audit")
     f = usage.for_authority(authority, usage.EventFilter(actor=actor, action=action, date_from=date_from,
                                                          date_to=date_to))
     ctx.record_view("audit_log", f.as_details())

@@ -195,7 +195,8 @@ def render(ctx: PageContext) -> None:
         st.error(tr(TEXT, "denied"))
         st.stop()
     names = authority_names(ctx)
-    options = usage.filter_options()
+    date_from, date_to = date_filters("usage")
+    options = usage.filter_options(date_from=date_from, date_to=date_to)
     cols = st.columns(3)
     with cols[0]:
         authority = choice(tr(TEXT, "authority"), options["authority"], "usage_authority",
@@ -205,7 +206,6 @@ def render(ctx: PageContext) -> None:
     with cols[2]:
         action = choice(tr(TEXT, "action"), sorted(set(options["action"]) | set(ACTION_NAMES)), "usage_action",
                         action_name)
-    date_from, date_to = date_filters("usage")
     f = usage.EventFilter(authority=authority, actor=actor, action=action, date_from=date_from, date_to=date_to)
     ctx.record_view("usage", f.as_details())
 

@@ -34,7 +34,7 @@ def manager_of(authority: str, email: str):
 def test_filters_narrow_events_by_authority_user_action_and_inclusive_dates(mifkad_home, write_at):
     write_at("2026-11-01", actor="a@x.test", authority="5000")
     write_at("2026-11-02", actor="b@x.test", authority="5000", hour=23)
-    write_at("2026-11-03", "download", actor="a@x.test", authority="5000")
+    write_at("2026-11-03", "download", actor="a@x.test", authority="5000", hour=23)
     write_at("2026-11-04", actor="a@x.test", authority="70")
     seqs = lambda f: usage.events(f)["seq"].to_list()
     assert seqs(usage.EventFilter()) == [4, 3, 2, 1]
@@ -52,6 +52,25 @@ def test_activity_counts_events_per_day_and_authority(mifkad_home, write_at):
     rows = usage.activity_by_day(usage.EventFilter()).rows()
     assert rows == [(date(2026, 11, 1), "5000", 2), (date(2026, 11, 1), "70", 1),
                     (date(2026, 11, 2), None, 1), (date(2026, 11, 2), "5000", 1)]
+
+
+def test_daily_counts_stay_in_step_with_the_events_through_pruning(mifkad_home, write_at):
+    for day, actor, authority in [("2024-01-01", "a@x.test", "5000"), ("2024-01-01", "a@x.test", "5000"),
+                                  ("2024-01-01", "b@x.test", None), ("2026-11-01", "a@x.test", "5000")]:
+        write_at(day, actor=actor, authority=authority)
+    write_at("2024-01-01", "download", actor="a@x.test")
+    con = portal_db.connect()
+    con.row_factory = None
+    raw = "SELECT substr(at, 1, 10), coalesce(authority, ''), actor, action, count(*) FROM audit_events GROUP BY 1, 2, 3, 4"
+    daily = "SELECT day, authority, actor, action, events FROM audit_daily ORDER BY 1, 2, 3, 4"
+    assert sorted(con.execute(raw).fetchall()) == con.execute(daily).fetchall()
+    assert len(con.execute(daily).fetchall()) == 4
+    (mifkad_home / "mifkad.toml").write_text("audit_retention_days = 365\n", encoding="utf-8")
+    from common import config
+    config._cached.cache_clear()
+    assert audit.prune("operator:test", on=date(2026, 12, 3)).events == 3     # the download stays 7 years
+    assert sorted(con.execute(raw).fetchall()) == con.execute(daily).fetchall()
+    assert ("2024-01-01", "", "b@x.test", "page_view", 1) not in con.execute(daily).fetchall()
 
 
 def test_downloads_are_counted_per_week_starting_on_sunday(mifkad_home, write_at):
