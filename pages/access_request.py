@@ -22,6 +22,7 @@ from common import notify
 from common.config import settings
 from common.i18n import fmt_datetime, tr
 from pages.context import PageContext
+from pages.request_queue import table
 from queries import Scope, run
 
 TEXT = {
@@ -62,6 +63,8 @@ TEXT = {
                      "en": "What the authority needs the census for, in at least one sentence."},
 }
 _FLASH = "access_request_flash"
+_ROUNDS = "access_request_rounds"
+_PROBLEMS = "access_request_problems"
 
 
 @lru_cache(maxsize=1)
@@ -72,6 +75,20 @@ def _blank_form() -> bytes:
 @lru_cache(maxsize=1)
 def _instructions() -> bytes:
     return forms.instructions_pdf()
+
+
+def _round(name: str) -> int:
+    return st.session_state.get(_ROUNDS, {}).get(name, 0)
+
+
+def _next_round(name: str) -> None:
+    rounds = st.session_state.setdefault(_ROUNDS, {})
+    rounds[name] = rounds.get(name, 0) + 1
+
+
+def _tag(req: AccessRequest | None) -> str:
+    """Widget keys of one form: the request's id, or 'new' (then 'new1', 'new2' ... after each save)."""
+    return str(req.id) if req else f"new{_round('new') or ''}"
 
 
 def _authorities(ctx: PageContext) -> dict[str, str]:
@@ -95,7 +112,7 @@ def _history(request_id: int) -> None:
              tr(TEXT, "col_from"): tr(STATE_NAMES, e.source) if e.source else "",
              tr(TEXT, "col_to"): tr(STATE_NAMES, e.target), tr(TEXT, "col_note"): e.note}
             for e in req_rules.history(request_id)]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    table(rows)
 
 
 def _show_request(ctx: PageContext, req: AccessRequest) -> None:
@@ -113,7 +130,7 @@ def _show_request(ctx: PageContext, req: AccessRequest) -> None:
 
 def _form(ctx: PageContext, authorities: dict[str, str], req: AccessRequest | None) -> None:
     """The online Form A: a new request (req None) or the requester's draft / returned request."""
-    tag = str(req.id) if req else "new"
+    tag = _tag(req)
     values = req.form if req else {}
     codes = list(authorities)
     limit_mb = settings().upload_max_bytes / 1048576
@@ -134,7 +151,7 @@ def _form(ctx: PageContext, authorities: dict[str, str], req: AccessRequest | No
         entered["purpose"] = st.text_area(tr(req_rules.SECTION_NAMES, "purpose"), value=values.get("purpose", ""),
                                           key=f"req_{tag}_purpose", help=tr(TEXT, "purpose_help"),
                                           max_chars=req_rules.MAX_LENGTH["purpose"])
-        upload = st.file_uploader(tr(TEXT, "signed_pdf", mb=f"{limit_mb:g}"), type=["pdf"], key=f"req_{tag}_pdf",
+        upload = st.file_uploader(tr(TEXT, "signed_pdf", mb=f"{limit_mb:g}"), type=["pdf"], key=f"req_{tag}_pdf{_round(f'{tag}_pdf') or ''}",
                                   max_upload_size=math.ceil(limit_mb) + 1)
         if req and req.signed_pdf_name:
             st.caption(tr(TEXT, "attached", name=req.signed_pdf_name))
@@ -147,28 +164,30 @@ def _form(ctx: PageContext, authorities: dict[str, str], req: AccessRequest | No
 
 
 def _save_and_maybe_submit(ctx, authorities, req, entered, upload, send: bool) -> None:
+    request_id = req.id if req else None
     try:
         if req is None:
             request_id = req_rules.create_draft(ctx.principal, entered, authorities)
         else:
-            request_id = req.id
             req_rules.save_form(ctx.principal, request_id, entered, authorities)
         if upload is not None:
             req_rules.attach_signed_pdf(ctx.principal, request_id, upload.getvalue(), upload.name)
         if send:
             req_rules.submit(ctx.principal, request_id, authorities)
-    except FormErrors as exc:
-        for error in exc.errors:
-            st.error(error.text())
-        return
     except (RequestError, UploadError) as exc:
-        st.error(exc.text())
+        problems = [e.text() for e in exc.errors] if isinstance(exc, FormErrors) else [exc.text()]
+        if req is None and request_id is not None:
+            # The draft exists now: show it, with its own form, and what stopped the rest.
+            _next_round("new")
+            st.session_state[_PROBLEMS] = problems
+            st.rerun()
+        for problem in problems:
+            st.error(problem)
         return
     notify.ensure_worker()
-    # A saved form starts afresh: a new-request form empties, and no upload is attached twice.
-    tag = "new" if req is None else str(req.id)
-    for key in [k for k in st.session_state if k == f"req_{tag}_pdf" or (tag == "new" and str(k).startswith("req_new_"))]:
-        del st.session_state[key]
+    # A saved form starts afresh: the new-request form empties and no upload is attached twice. The
+    # browser keeps a widget's value for as long as its key lives, so the keys change.
+    _next_round("new" if req is None else f"{req.id}_pdf")
     st.session_state[_FLASH] = tr(TEXT, "submitted" if send else "saved", id=request_id)
     st.rerun()
 
@@ -182,6 +201,8 @@ def render(ctx: PageContext) -> None:
     ctx.record_view("access_request")
     if flash := st.session_state.pop(_FLASH, None):
         st.success(flash)
+    for problem in st.session_state.pop(_PROBLEMS, []):
+        st.error(problem)
 
     left, right = st.columns(2)
     left.download_button(tr(TEXT, "blank"), data=_blank_form(), file_name="form-a-blank.pdf", mime="application/pdf",
@@ -197,11 +218,12 @@ def render(ctx: PageContext) -> None:
     st.subheader(tr(TEXT, "mine"))
     if not mine:
         st.info(tr(TEXT, "none"))
-    for req in mine:
+    for index, req in enumerate(mine):
         title = tr(TEXT, "request", id=req.id, authority=f"{req.authority_name} ({req.authority})",
                    state=tr(STATE_NAMES, req.state))
         editable = req.state in req_rules.EDITABLE and req.requester == ctx.principal.email.lower()
-        with st.expander(title, expanded=editable or req.state == State.RETURNED):
+        # The newest request, and any waiting for the requester, open; older ones folded.
+        with st.expander(title, expanded=index == 0 or editable):
             _show_request(ctx, req)
             if editable:
                 st.markdown(f"#### {tr(TEXT, 'edit', id=req.id)}")

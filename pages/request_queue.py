@@ -15,7 +15,7 @@ from auth.principal import load_principal
 from auth.requests import STATE_NAMES, AccessRequest, RequestError, State
 from common import notify
 from common.clock import today
-from common.i18n import fmt_datetime, tr
+from common.i18n import current_language, fmt_datetime, tr
 from pages.context import PageContext
 
 TEXT = {
@@ -77,6 +77,14 @@ CHANNELS = {"email": {"he": "דוא\"ל", "en": "E-mail"}, "sms": {"he": "מסר
 _FLASH = "request_queue_flash"
 
 
+def table(rows: list[dict]) -> None:
+    """st.dataframe draws its grid left to right whatever the page's direction: in Hebrew the columns
+    are given in reverse, so the first one stands at the right where a Hebrew reader starts."""
+    if current_language() == "he":
+        rows = [dict(reversed(list(row.items()))) for row in rows]
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
 def _signed_pdf_builder(email: str, request_id: int):
     def build() -> bytes:
         return req_rules.signed_pdf_bytes(load_principal(email), request_id)
@@ -90,10 +98,9 @@ def _form_b_builder(email: str, request_id: int):
 
 
 def _queue_table(requests: list[AccessRequest]) -> None:
-    st.dataframe([{tr(TEXT, "col_id"): r.id, tr(TEXT, "col_authority"): f"{r.authority_name} ({r.authority})",
-                   tr(TEXT, "col_state"): tr(STATE_NAMES, r.state), tr(TEXT, "col_requester"): r.requester,
-                   tr(TEXT, "col_updated"): fmt_datetime(r.updated_at)} for r in requests],
-                 hide_index=True, width="stretch")
+    table([{tr(TEXT, "col_id"): r.id, tr(TEXT, "col_authority"): f"{r.authority_name} ({r.authority})",
+            tr(TEXT, "col_state"): tr(STATE_NAMES, r.state), tr(TEXT, "col_requester"): r.requester,
+            tr(TEXT, "col_updated"): fmt_datetime(r.updated_at)} for r in requests])
 
 
 def _details(ctx: PageContext, req: AccessRequest) -> None:
@@ -101,7 +108,7 @@ def _details(ctx: PageContext, req: AccessRequest) -> None:
     rows = [{tr(TEXT, "col_field"): req_rules.field_label(f), tr(TEXT, "col_value"): req.form.get(f, "")}
             for f in req_rules.FORM_FIELDS]
     rows[0][tr(TEXT, "col_value")] = f"{req.authority_name} ({req.authority})"
-    st.dataframe(rows, hide_index=True, width="stretch")
+    table(rows)
     if req.signed_pdf:
         st.download_button(tr(TEXT, "signed_pdf"), data=_signed_pdf_builder(ctx.principal.email, req.id),
                            file_name=f"form-a-request-{req.id}-{req.authority}.pdf", mime="application/pdf",
@@ -109,10 +116,10 @@ def _details(ctx: PageContext, req: AccessRequest) -> None:
     else:
         st.caption(tr(TEXT, "no_pdf"))
     st.markdown(f"#### {tr(TEXT, 'history')}")
-    st.dataframe([{tr(TEXT, "col_at"): fmt_datetime(e.at), tr(TEXT, "col_actor"): e.actor,
-                   tr(TEXT, "col_from"): tr(STATE_NAMES, e.source) if e.source else "",
-                   tr(TEXT, "col_to"): tr(STATE_NAMES, e.target), tr(TEXT, "col_note"): e.note}
-                  for e in req_rules.history(req.id)], hide_index=True, width="stretch")
+    table([{tr(TEXT, "col_at"): fmt_datetime(e.at), tr(TEXT, "col_actor"): e.actor,
+            tr(TEXT, "col_from"): tr(STATE_NAMES, e.source) if e.source else "",
+            tr(TEXT, "col_to"): tr(STATE_NAMES, e.target), tr(TEXT, "col_note"): e.note}
+           for e in req_rules.history(req.id)])
     if req.state in req_rules.DECIDED:
         st.download_button(tr(TEXT, "form_b"), data=_form_b_builder(ctx.principal.email, req.id),
                            file_name=formb.file_name(req), mime="application/pdf", on_click="ignore",
@@ -172,12 +179,11 @@ def _failed_sends(ctx: PageContext) -> None:
     if not items:
         st.caption(tr(TEXT, "sends_none"))
         return
-    st.dataframe([{tr(TEXT, "col_channel"): tr(CHANNELS, i.channel), tr(TEXT, "col_to_whom"): i.recipient,
-                   tr(TEXT, "col_subject"): i.subject or i.topic,
-                   tr(TEXT, "col_status"): tr(TEXT, "failed" if i.status == "failed" else "retrying"),
-                   tr(TEXT, "col_attempts"): i.attempts, tr(TEXT, "col_error"): i.last_error or "",
-                   tr(TEXT, "col_updated"): fmt_datetime(i.failed_at or i.created_at)} for i in items],
-                 hide_index=True, width="stretch")
+    table([{tr(TEXT, "col_channel"): tr(CHANNELS, i.channel), tr(TEXT, "col_to_whom"): i.recipient,
+            tr(TEXT, "col_subject"): i.subject or i.topic,
+            tr(TEXT, "col_status"): tr(TEXT, "failed" if i.status == "failed" else "retrying"),
+            tr(TEXT, "col_attempts"): i.attempts, tr(TEXT, "col_error"): i.last_error or "",
+            tr(TEXT, "col_updated"): fmt_datetime(i.failed_at or i.created_at)} for i in items])
     failed = {i.id: i for i in items if i.status == "failed"}
     if failed:
         chosen = st.selectbox(tr(TEXT, "retry_choose"), list(failed), key="retry_choice",

@@ -61,6 +61,7 @@ def test_a_candidate_fills_form_a_saves_it_and_submits_it_with_the_signed_pdf(pu
     assert (req.state, req.authority, req.authority_name) == (State.DRAFT, code, authorities[code])
     assert req.form == complete_form(authority=code)
     assert f"בקשה {req.id} נשמרה." in s.text()
+    assert s.at.text_input(key="req_new1_db_manager_name").value == ""     # the new-request form starts afresh
 
     button(s, "הגשה").click()                     # the draft's form: no signed PDF yet
     s.run()
@@ -71,6 +72,25 @@ def test_a_candidate_fills_form_a_saves_it_and_submits_it_with_the_signed_pdf(pu
     s.run()
     assert R.get_request(req.id).state == State.SUBMITTED
     assert f"בקשה {req.id} הוגשה למשרד החינוך." in s.text()
+
+
+def test_submitting_a_new_request_without_the_pdf_keeps_it_as_one_draft_and_says_why(published_snapshot,
+                                                                                      app_session):
+    from queries import Scope, run
+    code = run("authorities", Scope(snapshot=published_snapshot, authority=None))["SEMEL_RASHUT"][0]
+    s = app_session(CANDIDATE).open("access_request")
+    s.at.selectbox(key="req_new_authority").set_value(code)
+    s.at.text_input(key="req_new_appointee_email").input(APPOINTEE)
+    button(s, "הגשה").click()
+    s.run()
+    req, = R.requests_of(CANDIDATE)
+    assert req.state == State.DRAFT
+    errors = [e.value for e in s.at.error]
+    assert errors and errors[0].startswith(f"בקשה {req.id}: הטופס אינו שלם")
+    assert s.at.text_input(key=f"req_{req.id}_appointee_email").value == APPOINTEE   # its own form, to go on
+    button(s, "שמירת טיוטה").click()            # saving it again does not make a second request
+    s.run()
+    assert [r.id for r in R.requests_of(CANDIDATE)] == [req.id]
 
 
 def test_a_bad_field_is_named_on_the_page_in_hebrew(published_snapshot, app_session):
@@ -116,7 +136,8 @@ def test_ministry_staff_return_forward_and_approve_on_the_queue(app_session):
     s.at.radio(key="queue_show").set_value("all")
     s.run()
     history = s.at.dataframe[2].value          # queue, Form A details, history
-    assert history.iloc[:, 3].tolist() == ["טיוטה", "הוגשה", "הוחזרה לתיקון", "הוגשה מחדש", "הועברה לוועדה", "אושרה"]
+    assert history["למצב"].tolist() == ["טיוטה", "הוגשה", "הוחזרה לתיקון", "הוגשה מחדש", "הועברה לוועדה", "אושרה"]
+    assert history.columns[-1] == "מתי"            # the first column stands at the right in Hebrew
     assert "ביטול הגישה" in labels(s)
 
 
@@ -138,9 +159,9 @@ def test_failed_sends_are_listed_for_ministry_staff_who_can_send_them_again(app_
         now += notify.backoff(attempt)
     s = app_session(ADMIN).open("request_queue")
     table = s.at.dataframe[-1].value
-    assert table.iloc[0, 1] == "someone@haifa.test"
-    assert table.iloc[0, 3] == "נכשלה"
-    assert "SMTP 127.0.0.1" in table.iloc[0, 5]
+    assert table["נמען"][0] == "someone@haifa.test"
+    assert table["מצב"][0] == "נכשלה"
+    assert "SMTP 127.0.0.1" in table["שגיאה אחרונה"][0]
     button(s, "שליחה חוזרת").click()
     s.run()
     con = portal_db.connect()
