@@ -2,8 +2,13 @@
 
 Covered here, through the code that records them: sign_in, sign_out, session_expired, page_view
 (app.py and the pages, via AppTest), grant_created / grant_changed / grant_revoked (auth.records),
-the operator commands (auth.cli), audit_export (auth.usage) and audit_pruned (tests/test_audit_retention.py).
-The other event types in docs/audit.md are tested with the code that records them.
+the operator commands (auth.cli), the access-request form events (auth.requests), ingest_published and
+ingest_refused (data.ingest), audit_export (auth.usage); audit_pruned in test_audit_retention.py.
+Tested beside the code that records them: export_approved and download (test_approval.py),
+vendor_delivery, vault_collect, poa_granted, poa_revoked (test_vault.py, test_export_pages.py),
+vendor_registered (test_approval_pages.py), personal_view and table_export (test_pages_apptest.py),
+request_state (test_requests.py), form_b_download (test_formb.py), notification_retry
+(test_requests_pages.py). Not recorded by any code yet: ingest_rejects_download.
 Also here: the audit pages show each person only what their role allows.
 """
 from __future__ import annotations
@@ -137,6 +142,39 @@ def test_operator_commands_record_one_event_with_their_reason(mifkad_home, argv,
     assert (event["action"], event["authority"], event["details"], event["reason"]) == \
         (action, authority, details, "ticket 17")
     assert event["actor"].startswith("operator:")
+
+
+SIGNED_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def test_access_request_form_events_are_one_each(mifkad_home):
+    from auth import requests
+    from tests.test_requests import AUTHORITIES, CANDIDATE, complete_form
+    records.ensure_configured_admins()
+    candidate = load_principal(CANDIDATE)
+    rid = requests.create_draft(candidate, complete_form(), AUTHORITIES)
+    requests.save_form(candidate, rid, complete_form(purpose="איתור ילדים שאינם משובצים בבתי הספר של העיר"),
+                       AUTHORITIES)
+    stored = requests.attach_signed_pdf(candidate, rid, SIGNED_PDF, "form-a.pdf")
+    assert requests.signed_pdf_bytes(candidate, rid) == SIGNED_PDF
+    assert [e["action"] for e in events()] == ["request_state", "request_form_saved", "request_pdf_attached",
+                                               "request_pdf_download"]
+    _, saved, attached, opened = events()
+    assert all((e["actor"], e["authority"]) == (CANDIDATE, "4000") for e in events())
+    assert saved["details"] == {"request_id": rid, "state": "draft", "changed": ["purpose"]}
+    assert attached["details"] == {"request_id": rid, "stored": stored, "name": "form-a.pdf", "bytes": len(SIGNED_PDF)}
+    assert opened["details"] == {"request_id": rid, "stored": stored}
+
+
+def test_ingest_records_one_event_when_it_publishes_and_one_when_it_refuses(published_snapshot, small_feed):
+    from data import ingest
+    [published] = events("ingest_published")
+    assert published["authority"] is None and published["details"]["date"] == "2026-12-01"
+    assert published["details"]["files"]["TALMIDIM"]["rows_read"] > 0
+    assert ingest.main([str(small_feed), "--date", "2026-12-01"]) != 0        # already published, no --replace
+    [refused] = events("ingest_refused")
+    assert refused["details"] == {"date": "2026-12-01", "reason": "already_published"}
+    assert [e["action"] for e in events()] == ["ingest_published", "ingest_refused"]
 
 
 def test_an_audit_export_is_one_event(mifkad_home):
