@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export MIFKAD_HOME ?= $(CURDIR)/var
 
-.PHONY: run test bench bench-quick demo install install-test browser clean
+.PHONY: run test bench bench-quick demo install install-test browser system-run clean
 
 # Install (or re-install after requirements change) the app's packages into .venv.
 $(VENV)/.installed: requirements.txt
@@ -17,14 +17,26 @@ $(VENV)/.installed-test: requirements-test.txt $(VENV)/.installed
 	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements-test.txt
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed system-run
 install-test: $(VENV)/.installed-test browser
 
-# Debian's chromium (never a downloaded browser build) and fonts with Hebrew glyphs.
-browser:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi dejavu; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+# Debian packages: a font with Hebrew glyphs (Form B PDFs) for running; for tests also Debian's
+# chromium (never a downloaded browser build) and poppler (Form B rendered to an image).
+RUN_DEBS := fonts-dejavu-core
+TEST_DEBS := $(RUN_DEBS) chromium poppler-utils
+define apt_ensure
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+system-run:
+	$(call apt_ensure,$(RUN_DEBS))
+
+browser:
+	$(call apt_ensure,$(TEST_DEBS))
 
 demo: install
 	$(PY) -m devtools.demo
