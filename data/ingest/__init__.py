@@ -61,10 +61,12 @@ def _reports_dir() -> Path:
 
 def _connect(work: Path) -> duckdb.DuckDBPyConnection:
     (work / "spill").mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(":memory:", config={
+    con = duckdb.connect(":memory:", config={
         "autoinstall_known_extensions": "false", "autoload_known_extensions": "true",
         "temp_directory": str(work / "spill"), "memory_limit": os.environ.get("MIFKAD_INGEST_MEMORY", "1500MB"),
         "preserve_insertion_order": "true"})
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _refusal(code: str, prefix: str | None, file: str | None, line=None, field=None, value=None, ref=None) -> dict:
@@ -78,16 +80,10 @@ def ingest(feed_dir: str | Path, date: str, replace: bool = False, *, before_swi
     `before_switch` (for tests) runs after the new content is durable, just before the symlink switch."""
     feed_dir = Path(feed_dir)
     Date.fromisoformat(date)                     # raises ValueError on a bad date
-    started = time.monotonic()
-    timings: dict[str, float] = {}
+    clock = _Clock()
     report: dict = {"schema_version": rep.SCHEMA_VERSION, "date": date, "feed_dir": str(feed_dir.resolve()),
                     "started_at": now_iso(), "threshold": settings().reject_threshold, "replace": replace,
                     "files": {}, "counts_by_code": {}, "issues": [], "issues_total": 0, "refusal": []}
-
-    def lap(name: str, t0: float) -> float:
-        now = time.monotonic()
-        timings[name] = round(now - t0, 3)
-        return now
 
     with publish.ingest_lock():
         publish.clean_orphans()
@@ -101,19 +97,33 @@ def ingest(feed_dir: str | Path, date: str, replace: bool = False, *, before_swi
         work.mkdir(parents=True)
         con = _connect(work)
         try:
-            return _run(con, feed_dir, date, work, report, timings, started, lap, before_switch)
+            return _run(con, feed_dir, date, work, report, clock, before_switch)
         finally:
             con.close()
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _run(con, feed_dir: Path, date: str, work: Path, report: dict, timings: dict, started: float, lap,
-         before_switch) -> IngestResult:
-    t = time.monotonic()
+class _Clock:
+    """Seconds per phase, kept in the report (the benchmark reads them)."""
+
+    def __init__(self):
+        self.start = self.last = time.monotonic()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(self.laps.get(name, 0) + now - self.last, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return round(time.monotonic() - self.start, 3)
+
+
+def _run(con, feed_dir: Path, date: str, work: Path, report: dict, clock: _Clock, before_switch) -> IngestResult:
     reads: dict[str, FileRead] = {}
     if not feed_dir.is_dir():
         report["refusal"].append(_refusal("E001", None, None, ref=str(feed_dir)))
-        return _refuse(con, report, reads, date, REFUSED_FEED, timings, started)
+        return _refuse(con, report, reads, date, REFUSED_FEED, clock)
     found, problems = find_files(feed_dir, FEED_TABLES)
     for prefix, issue in problems:
         report["refusal"].append(_refusal(issue.code, prefix, None, value=issue.value, ref=issue.ref))
@@ -122,19 +132,19 @@ def _run(con, feed_dir: Path, date: str, work: Path, report: dict, timings: dict
             continue
         try:
             reads[prefix] = read_file(con, prefix, found[prefix], TABLES[prefix], work)
+            clock.lap(f"read_{prefix}")
         except FeedRefused as e:
             for i in e.issues:
                 report["refusal"].append(_refusal(i.code, prefix, e.file, i.line, i.field, i.value, i.ref))
-    t = lap("read", t)
     if report["refusal"]:
-        return _refuse(con, report, reads, date, REFUSED_FEED, timings, started)
+        return _refuse(con, report, reads, date, REFUSED_FEED, clock)
 
     checker = Checker(con, {p: str(r.staging) for p, r in reads.items()}, date)
     checker.run()
     rep.load_issue_types(con)
-    rep.add_read_issues(con, reads)
+    rep.add_read_issues(con, reads, work)
     rep.finish_issues(con, reads)
-    t = lap("checks", t)
+    clock.lap("checks")
 
     threshold = settings().reject_threshold
     rejected: dict[str, object] = {}
@@ -156,16 +166,15 @@ def _run(con, feed_dir: Path, date: str, work: Path, report: dict, timings: dict
     report["counts_by_code"] = rep.counts_by_code(con)
     report["issues"], report["issues_total"] = rep.issue_rows(con)
     report["issues_truncated"] = len(report["issues"]) < report["issues_total"]
+    clock.lap("report")
     if report["refusal"]:
-        return _refuse(con, report, reads, date, REFUSED_THRESHOLD, timings, started, rejected)
+        return _refuse(con, report, reads, date, REFUSED_THRESHOLD, clock, rejected)
 
     store = publish.new_store(date)
     try:
-        _write_snapshot(con, store, date, reads, rejected)
-        t = lap("write", t)
+        _write_snapshot(con, store, date, reads, rejected, clock)
         report.update(status="published", exit_code=OK, snapshot=str(settings().snapshots_dir / date),
-                      token=store.name, finished_at=now_iso(), timings=timings,
-                      duration_s=round(time.monotonic() - started, 3))
+                      token=store.name, finished_at=now_iso(), timings=clock.laps, duration_s=clock.total())
         rep.write_json(store / "report.json", report)
 
         def audit_then_hook():
@@ -177,14 +186,16 @@ def _run(con, feed_dir: Path, date: str, work: Path, report: dict, timings: dict
                 before_switch()
 
         publish.switch(date, store, before_switch=audit_then_hook)
+        clock.lap("publish")
     except BaseException:
         shutil.rmtree(store, ignore_errors=True)
         raise
     publish.apply_retention(today())
+    clock.lap("retention")
     return IngestResult(OK, "published", date, report, store / "report.json", store)
 
 
-def _write_snapshot(con, store: Path, date: str, reads: dict[str, FileRead], rejected: dict) -> None:
+def _write_snapshot(con, store: Path, date: str, reads: dict[str, FileRead], rejected: dict, clock: _Clock) -> None:
     (store / "feed").mkdir()
     (store / "derived").mkdir()
     for prefix, r in reads.items():
@@ -193,10 +204,14 @@ def _write_snapshot(con, store: Path, date: str, reads: dict[str, FileRead], rej
             os.replace(r.staging, target)       # nothing rejected: the staged table is the table
         else:
             con.execute(f"COPY (SELECT * FROM acc_{prefix.lower()}) TO '{_esc(target)}' "
-                        f"(FORMAT parquet, COMPRESSION zstd)")
+                        f"(FORMAT parquet, COMPRESSION snappy)")
+        clock.lap("write_feed")
         rep.write_rejected(r, rejected[prefix], store / "rejected")
+        clock.lap("write_rejected")
     con.execute(f"COPY (SELECT * FROM issues_full) TO '{_esc(store / 'issues.parquet')}' (FORMAT parquet)")
+    clock.lap("write_issues")
     _derive(con, Snapshot(date, store))
+    clock.lap("derive")
 
 
 def _derive(con, snap: Snapshot) -> None:
@@ -207,10 +222,10 @@ def _derive(con, snap: Snapshot) -> None:
     con.execute('USE memory."publish"')
     try:
         con.execute(f"COPY ({sql_of('derive_students')}) TO '{_esc(snap.derived('STUDENTS'))}' "
-                    f"(FORMAT parquet, COMPRESSION zstd)")
+                    f"(FORMAT parquet, COMPRESSION snappy)")
         con.execute(f"CREATE OR REPLACE VIEW students AS SELECT * FROM read_parquet('{_esc(snap.derived('STUDENTS'))}')")
         con.execute(f"COPY ({sql_of('derive_census')}) TO '{_esc(snap.derived('CENSUS'))}' "
-                    f"(FORMAT parquet, COMPRESSION zstd)")
+                    f"(FORMAT parquet, COMPRESSION snappy)")
     finally:
         con.execute("USE memory.main")
 
@@ -219,7 +234,7 @@ def _esc(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _refuse(con, report: dict, reads: dict[str, FileRead], date: str, code: int, timings: dict, started: float,
+def _refuse(con, report: dict, reads: dict[str, FileRead], date: str, code: int, clock: _Clock,
             rejected: dict | None = None) -> IngestResult:
     """Nothing is published; the report (and the rejected rows, if checked) go to ingest-reports/."""
     out = _reports_dir() / f"{date}.{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -230,8 +245,8 @@ def _refuse(con, report: dict, reads: dict[str, FileRead], date: str, code: int,
             rep.write_rejected(r, rejected[prefix], out / "rejected")
     if rejected is not None:
         con.execute(f"COPY (SELECT * FROM issues_full) TO '{_esc(out / 'issues.parquet')}' (FORMAT parquet)")
-    report.update(status="refused", exit_code=code, finished_at=now_iso(), timings=timings,
-                  duration_s=round(time.monotonic() - started, 3), report_path=str(out / "report.json"))
+    report.update(status="refused", exit_code=code, finished_at=now_iso(), timings=clock.laps,
+                  duration_s=clock.total(), report_path=str(out / "report.json"))
     rep.write_json(out / "report.json", report)
     audit.record("ingest_refused", actor=ACTOR, details={
         "date": date, "report": out.name, "exit_code": code, "codes": sorted({r["code"] for r in report["refusal"]})},

@@ -31,11 +31,13 @@ def _in(values) -> str:
 
 def id_check_sql(col: str) -> str:
     """True when the nine-digit text col passes the identity-number check digit (data/idnumber.py's
-    rule, vectorised): digits weighted 1,2,1,2,... from the left, products over 9 minus 9, sum % 10 = 0."""
+    rule, vectorised): digits weighted 1,2,1,2,... from the left, products over 9 minus 9, sum % 10 = 0.
+    Digits come from integer arithmetic on col, the number as a BIGINT (cheaper than nine substrings)."""
+    n = col
     terms = []
     for i in range(9):
-        d = f"(ascii(substr({col}, {i + 1}, 1)) - 48)"
-        terms.append(d if i % 2 == 0 else f"(2 * {d} - CASE WHEN {d} >= 5 THEN 9 ELSE 0 END)")
+        d = f"(({n} // {10 ** (8 - i)}) % 10)"
+        terms.append(d if i % 2 == 0 else f"(2 * {d} - 9 * CAST({d} >= 5 AS INTEGER))")
     return "((" + " + ".join(terms) + ") % 10 = 0)"
 
 
@@ -74,47 +76,75 @@ class Checker:
                          f"WHERE r._line NOT IN (SELECT _line FROM rej_{t})")
 
     # -- field checks -----------------------------------------------------------------------------
-    def fields(self, table: Table) -> None:
-        raw = f"raw_{table.prefix.lower()}"
+    def field_conditions(self, table: Table) -> list[tuple[str, str, str]]:
+        """(code, field, condition that is true when the field's text fails) for every field check.
+
+        These run on every row of every table, so they are written to be cheap: a blank test looks at
+        the first character before trimming, and an identity number is cast to an integer once (as
+        __n_<field>, added by `fields`)."""
+        out = []
         for f in table.fields:
             c = q(f.name)
-            base = f"SELECT _line, {c} AS value, NULL AS ref FROM {raw} WHERE "
+            blank = f"({c} IS NULL OR (ascii({c}) IN (32, 9) AND trim({c}) = ''))"
+            present = f"NOT {blank}"
+            digits = f"regexp_full_match({c}, '[0-9]+')"
             if f.required:
-                self.add(table.prefix, "E201", f.name, base + f"{c} IS NULL OR trim({c}) = ''")
-            present = f"{c} IS NOT NULL AND trim({c}) <> ''"
+                out.append(("E201", f.name, blank))
             if f.kind in ("int", "code"):
-                self.add(table.prefix, "E202", f.name, base + f"{present} AND NOT regexp_full_match({c}, '[0-9]+')")
+                out.append(("E202", f.name, f"({present} AND NOT {digits})"))
             if f.kind == "code" and f.codes:
-                self.add(table.prefix, "W702", f.name, base + f"{present} AND regexp_full_match({c}, '[0-9]+') "
-                                                              f"AND {c} NOT IN {_in(f.codes)}")
+                out.append(("W702", f.name, f"({c} NOT IN {_in(f.codes)} AND {digits})"))
             if f.kind == "year":
-                self.add(table.prefix, "E206", f.name, base + f"{present} AND NOT regexp_full_match({c}, '[0-9]{{4}}')")
+                out.append(("E206", f.name, f"({present} AND NOT regexp_full_match({c}, '[0-9]{{4}}'))"))
             if f.kind == "date":
                 iso = f"regexp_full_match({c}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
                 dmy = f"regexp_full_match({c}, '[0-9]{{2}}/[0-9]{{2}}/[0-9]{{4}}')"
-                self.add(table.prefix, "E203", f.name, base + f"{present} AND NOT {iso} AND NOT {dmy}")
-                # A DD/MM/YYYY still in that form did not convert: not a real date.
-                self.add(table.prefix, "E204", f.name, base + f"{present} AND ({dmy} OR ({iso} AND "
-                                                              f"try_strptime({c}, '%Y-%m-%d') IS NULL))")
+                # Staging turned every real DD/MM/YYYY date into YYYY-MM-DD, so a valid value is a real
+                # ISO date (checked first, cheaply); the rest is told apart only on the rows that fail.
+                ok = f"({c} IS NULL OR (try_strptime({c}, '%Y-%m-%d') IS NOT NULL AND {iso}))"
+                out.append(("E203", f.name, f"(NOT {ok} AND {present} AND NOT {iso} AND NOT {dmy})"))
+                out.append(("E204", f.name, f"(NOT {ok} AND {present} AND ({iso} OR {dmy}))"))
             if f.kind == "id":
                 t = q(f.id_type)
-                ok_type1 = f"regexp_full_match({c}, '[0-9]{{9}}')"
-                zeros = f"regexp_full_match({c}, '0+')"
-                self.add(table.prefix, "E302", f.name, base + f"{present} AND {t} = '1' AND NOT {ok_type1}")
-                self.add(table.prefix, "E303", f.name, base + f"{present} AND {zeros}")
-                self.add(table.prefix, "E301", f.name, base + f"{present} AND {t} = '1' AND {ok_type1} "
-                                                              f"AND NOT {zeros} AND NOT {id_check_sql(c)}")
-                self.add(table.prefix, "E304", f.name, base + f"{present} AND {t} IS DISTINCT FROM '1' "
-                                                              f"AND NOT regexp_full_match({c}, '[0-9A-Za-z]{{1,20}}') "
-                                                              f"AND NOT {zeros}")
+                n = q("__n_" + f.name)
+                nine = f"regexp_full_match({c}, '[0-9]{{9}}')"
+                out.append(("E302", f.name, f"({t} = '1' AND {present} AND NOT {nine})"))
+                out.append(("E303", f.name, f"({n} = 0 AND regexp_full_match({c}, '0+'))"))
+                out.append(("E301", f.name, f"({t} = '1' AND {n} > 0 AND NOT {id_check_sql(n)} AND {nine})"))
+                out.append(("E304", f.name, f"({t} IS DISTINCT FROM '1' AND {present} "
+                                            f"AND NOT regexp_full_match({c}, '[0-9A-Za-z]{{1,20}}') "
+                                            f"AND NOT regexp_full_match({c}, '0+'))"))
+        return out
+
+    def fields(self, table: Table) -> None:
+        """All field checks of a table in one pass: rows failing any are found first, then each failure
+        of those (few) rows becomes an issue."""
+        conds = self.field_conditions(table)
+        if not conds:
+            return
+        raw = f"raw_{table.prefix.lower()}"
+        ints = "".join(f", TRY_CAST({q(f.name)} AS BIGINT) AS {q('__n_' + f.name)}"
+                       for f in table.fields if f.kind == "id")
+        # No coalesce(): NULL counts as false in WHERE and in CASE, and wrapping each condition makes
+        # DuckDB evaluate every one on every row (twice the time).
+        any_fail = " OR ".join(f"({cond})" for _code, _field, cond in conds)
+        items = ", ".join(f"CASE WHEN {cond} THEN {{'code': {lit(code)}, 'field': {lit(field)}, "
+                          f"'value': {q(field)}}} END" for code, field, cond in conds)
+        self.con.execute(
+            f"INSERT INTO issues SELECT {lit(table.prefix)}, _line, i.field, i.code, i.value, NULL FROM ("
+            f"  SELECT _line, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS i "
+            f"  FROM (SELECT * FROM (SELECT *{ints} FROM {raw}) WHERE {any_fail}))")
 
     def duplicate_key(self, prefix: str, pre: str, cols: tuple[str, ...], code: str = "E401", field: str | None = None) -> None:
+        """Every row repeating a key of an earlier row (the first one stays). Grouping finds the repeated
+        keys first; only their rows are joined back (cheaper than a window over the whole table)."""
         keys = ", ".join(q(c) for c in cols)
-        text = " || '/' || ".join(f"coalesce({q(c)}, '')" for c in cols)
+        text = " || '/' || ".join(f"coalesce(p.{q(c)}, '')" for c in cols)
         self.add(prefix, code, field or cols[-1],
-                 f"SELECT _line, value, CAST(first AS VARCHAR) AS ref FROM ("
-                 f"  SELECT _line, {text} AS value, min(_line) OVER (PARTITION BY {keys}) AS first FROM {pre}"
-                 f"  WHERE {' AND '.join(q(c) + ' IS NOT NULL' for c in cols)}) WHERE _line > first")
+                 f"WITH d AS (SELECT {keys}, min(_line) AS first FROM {pre} "
+                 f"  WHERE {' AND '.join(q(c) + ' IS NOT NULL' for c in cols)} GROUP BY ALL HAVING count(*) > 1) "
+                 f"SELECT p._line, {text} AS value, CAST(d.first AS VARCHAR) AS ref FROM {pre} p "
+                 f"JOIN d ON {' AND '.join(f'p.{q(c)} = d.{q(c)}' for c in cols)} WHERE p._line > d.first")
 
     # -- per table ----------------------------------------------------------------------------------
     def rashuyot(self) -> None:
@@ -193,7 +223,8 @@ class Checker:
                  f"coalesce(MAKBILA, '') AS value, NULL AS ref FROM {raw} r WHERE {ACTIVE} "
                  f"AND SEMEL_MOSAD IN (SELECT SEMEL_MOSAD FROM acc_mosdot) AND NOT EXISTS ("
                  f"SELECT 1 FROM acc_kitot k WHERE k.SEMEL_MOSAD = r.SEMEL_MOSAD "
-                 f"AND TRY_CAST(k.SHICHVA AS INTEGER) = {g} AND TRY_CAST(k.MAKBILA AS INTEGER) = {m})")
+                 f"AND TRY_CAST(k.SHICHVA AS INTEGER) = TRY_CAST(r.SHICHVA AS INTEGER) "
+                 f"AND TRY_CAST(k.MAKBILA AS INTEGER) = TRY_CAST(r.MAKBILA AS INTEGER))")
         self.add(p, "E503", "SEMEL_MEGAMA_MOSAD",
                  f"SELECT _line, SEMEL_MEGAMA_MOSAD AS value, NULL AS ref FROM {raw} r WHERE {ACTIVE} "
                  f"AND SEMEL_MEGAMA_MOSAD IS NOT NULL AND SEMEL_MOSAD IN (SELECT SEMEL_MOSAD FROM acc_mosdot) "
@@ -202,10 +233,13 @@ class Checker:
         pre = self._freeze_pre(p)
         # Of two active placements the one derive_students would pick is kept (latest start, then line).
         self.add(p, "E402", "CODE_STATUS_RISHUM_TA",
+                 f"WITH active AS (SELECT * FROM {pre} WHERE {ACTIVE}), "
+                 f"multi AS (SELECT SUG_ZEHUT, MISPAR_ZEHUT FROM active GROUP BY ALL HAVING count(*) > 1) "
                  f"SELECT _line, CODE_STATUS_RISHUM_TA AS value, CAST(kept AS VARCHAR) AS ref FROM ("
-                 f"  SELECT _line, CODE_STATUS_RISHUM_TA, first_value(_line) OVER w AS kept FROM {pre} "
-                 f"  WHERE {ACTIVE} WINDOW w AS (PARTITION BY SUG_ZEHUT, MISPAR_ZEHUT "
-                 f"  ORDER BY TRY_CAST(TAARICH_HATCHALA AS DATE) DESC NULLS LAST, _line DESC)) WHERE _line <> kept")
+                 f"  SELECT a._line, a.CODE_STATUS_RISHUM_TA, first_value(a._line) OVER w AS kept "
+                 f"  FROM active a SEMI JOIN multi m ON a.SUG_ZEHUT = m.SUG_ZEHUT AND a.MISPAR_ZEHUT = m.MISPAR_ZEHUT "
+                 f"  WINDOW w AS (PARTITION BY a.SUG_ZEHUT, a.MISPAR_ZEHUT "
+                 f"  ORDER BY TRY_CAST(a.TAARICH_HATCHALA AS DATE) DESC NULLS LAST, a._line DESC)) WHERE _line <> kept")
 
     def gormey_kesher(self) -> None:
         p = "GORMEY_KESHER"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from data.feed_schema import Table, normalise_header
 from data.ingest.scan import BOM, MAX_RECORD, Scan, scan
@@ -169,8 +168,16 @@ def _write_clean(path: Path, sc: Scan, encoding: str, out: Path) -> None:
                 dst.write(piece.decode(encoding).encode("utf-8") if encoding != "utf-8" else piece)
 
 
+class _ReaderDisagrees(Exception):
+    pass
+
+
 def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Table, work: Path) -> FileRead:
-    """Stage one feed file as Parquet; raises FeedRefused when it cannot be used at all."""
+    """Stage one feed file as Parquet; raises FeedRefused when it cannot be used at all.
+
+    The first pass leaves field counting to DuckDB's strict reader; if it finds a record with the
+    wrong number of fields, the file is scanned again counting fields, so each such record is cut out
+    and reported on its own line while the rest are read."""
     if path.stat().st_size == 0:
         raise FeedRefused(prefix, path.name, [FeedIssue("E006", 1)])
     try:
@@ -178,7 +185,7 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
     except ValueError as e:
         code, offset = e.args[0]
         raise FeedRefused(prefix, path.name, [FeedIssue(code, None, ref=str(offset))]) from None
-    sc = scan(path, encoding)
+    sc = scan(path, encoding, count_fields=False)
     if not any(h.strip() for h in sc.header):
         raise FeedRefused(prefix, path.name, [FeedIssue("E006", 1)])
     norm, issues = header_columns(prefix, sc.header, table)
@@ -187,15 +194,25 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
     known = set(table.names)
     extras = [n for n in norm if n not in known]
     read = FileRead(prefix, path, encoding, sc, table.names + extras, extras, work / f"{prefix}.stage.parquet")
+    try:
+        _stage(con, read, norm, table, work)
+    except (duckdb.Error, _ReaderDisagrees):
+        read.scan = scan(path, encoding, count_fields=True)
+        _stage(con, read, norm, table, work)
+    sc = read.scan
     read.issues += [FeedIssue("W704", 1, field=x, value=x) for x in extras]
     read.rows_read = len(sc.lines) + sum(1 for d in sc.damaged if d.kind != "blank")
     if read.rows_read == 0:
         read.issues.append(FeedIssue("W703", 1))
+    return read
 
-    source = path
-    if sc.damaged or encoding != "utf-8":
+
+def _stage(con: duckdb.DuckDBPyConnection, read: FileRead, norm: list[str], table: Table, work: Path) -> None:
+    sc, prefix = read.scan, read.prefix
+    source = read.path
+    if sc.damaged or read.encoding != "utf-8":
         source = work / f"{prefix}.clean.csv"
-        _write_clean(path, sc, encoding, source)
+        _write_clean(read.path, sc, read.encoding, source)
 
     position = {n: i for i, n in enumerate(norm)}
     date_fields = {f.name for f in table.fields if f.kind == "date"}
@@ -206,21 +223,30 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
             selects.append(f"{_date_expr(col) if name in date_fields else col} AS {_quote_ident(name)}")
         else:
             selects.append(f"CAST(NULL AS VARCHAR) AS {_quote_ident(name)}")
-    lines = pa.table({"_line": pa.array(sc.lines.astype(np.int32))})
-    view = f"lines_{prefix.lower()}"
-    con.register(view, lines)
+    # The line numbers reach DuckDB as runs of consecutive lines (one run for a file without quoted
+    # line breaks or damage): a few rows of text instead of millions, and no Arrow registration
+    # (which makes the process import pandas: seconds of start-up for nothing).
+    lines_file = work / f"{prefix}.lines.csv"
+    lines = sc.lines
+    breaks = np.flatnonzero(np.diff(lines) != 1) + 1 if len(lines) else np.zeros(0, dtype=np.int64)
+    run_starts = np.concatenate(([0], breaks)) if len(lines) else breaks
+    run_ends = np.concatenate((breaks, [len(lines)])) if len(lines) else breaks
+    with open(lines_file, "w") as fh:
+        fh.write("".join(f"{int(i)},{int(lines[a])},{int(lines[a]) + int(b - a)}\n"
+                         for i, (a, b) in enumerate(zip(run_starts, run_ends))))
+    line_rel = (f"(SELECT unnest(range(a, b)) AS _line FROM (SELECT * FROM read_csv({_sql_str(str(lines_file))}, "
+                f"header=false, auto_detect=false, columns={{'i': 'BIGINT', 'a': 'BIGINT', 'b': 'BIGINT'}}) "
+                f"ORDER BY i))")
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(norm))) + "}"
     reader = (f"read_csv({_sql_str(str(source))}, header=true, auto_detect=false, columns={columns}, "
               f"delim=',', quote='\"', escape='\"', strict_mode=true, null_padding=false, "
               f"max_line_size={2 * MAX_RECORD + 1024}, encoding='utf-8')")
     if len(sc.lines):
-        query = f"SELECT {', '.join(selects)}, l._line FROM {reader} POSITIONAL JOIN {view} l"
+        query = f"SELECT {', '.join(selects)}, CAST(l._line AS INTEGER) AS _line FROM {reader} POSITIONAL JOIN {line_rel} l"
     else:
         query = f"SELECT {', '.join(selects)}, CAST(NULL AS INTEGER) AS _line WHERE false"
-    con.execute(f"COPY ({query}) TO {_sql_str(str(read.staging))} (FORMAT parquet, COMPRESSION zstd)")
-    con.unregister(view)
+    con.execute(f"COPY ({query}) TO {_sql_str(str(read.staging))} (FORMAT parquet, COMPRESSION snappy)")
     staged = con.execute(f"SELECT count(*), count(_line) FROM read_parquet({_sql_str(str(read.staging))})").fetchall()[0]
     if staged[0] != len(sc.lines) or staged[1] != len(sc.lines):
-        raise RuntimeError(f"{path.name}: the CSV reader found {staged[0]} records where the scan found "
-                           f"{len(sc.lines)}; refusing rather than misplacing line numbers")
-    return read
+        raise _ReaderDisagrees(f"{read.name}: the CSV reader found {staged[0]} records where the scan "
+                               f"found {len(sc.lines)}")

@@ -6,6 +6,7 @@ still open in a browser); issues.parquet beside it holds every one of them.
 """
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def load_issue_types(con: duckdb.DuckDBPyConnection) -> None:
                     [(t.code, t.severity, t.he, t.en) for t in ISSUES.values()])
 
 
-def add_read_issues(con: duckdb.DuckDBPyConnection, reads: dict[str, FileRead]) -> None:
+def add_read_issues(con: duckdb.DuckDBPyConnection, reads: dict[str, FileRead], work: Path) -> None:
     """Issues found while reading (damaged rows, header warnings) join the SQL checks' issues."""
     rows = []
     for prefix, r in reads.items():
@@ -38,7 +39,14 @@ def add_read_issues(con: duckdb.DuckDBPyConnection, reads: dict[str, FileRead]) 
             ref = str(len(r.scan.header)) if code == "E101" else str(1024 * 1024) if code == "E105" else None
             rows.append((prefix, d.line, None, code, value, ref))
     if rows:
-        con.executemany("INSERT INTO issues VALUES (?, ?, ?, ?, ?, ?)", rows)
+        # Through a CSV file: executemany costs a round trip per row, and damage can be plentiful.
+        path = work / "read_issues.csv"
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+        con.execute(f"INSERT INTO issues SELECT * FROM read_csv('{str(path).replace(chr(39), chr(39) * 2)}', "
+                    "header=false, auto_detect=false, columns={'prefix': 'VARCHAR', 'line': 'INTEGER', "
+                    "'field': 'VARCHAR', 'code': 'VARCHAR', 'value': 'VARCHAR', 'ref': 'VARCHAR'}, "
+                    "delim=',', quote='\"', escape='\"')")
 
 
 def finish_issues(con: duckdb.DuckDBPyConnection, reads: dict[str, FileRead]) -> None:

@@ -81,18 +81,9 @@ def read_header(path: Path, encoding: str) -> tuple[list[str], int, bool]:
     return names, end, has_bom
 
 
-def _per_line_sum(mask: np.ndarray, line_starts: np.ndarray) -> np.ndarray:
-    """How many True bytes each line holds (lines are never empty: each has at least its LF)."""
-    if len(line_starts) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.add.reduceat(mask.view(np.uint8), line_starts, dtype=np.int64)
-
-
-def _count_in_lines(positions: np.ndarray, line_starts: np.ndarray, nlines: int) -> np.ndarray:
-    out = np.zeros(nlines, dtype=np.int64)
-    if len(positions):
-        np.add.at(out, np.searchsorted(line_starts, positions, side="right") - 1, 1)
-    return out
+def _per_line(positions: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many of the sorted byte positions fall in each line (bounds: line starts, then the end)."""
+    return np.diff(np.searchsorted(positions, bounds))
 
 
 class _Universe:
@@ -123,7 +114,7 @@ class _Universe:
             (nbytes > MAX_RECORD, TOO_LONG),
             (seg(badq) > 0, STRAY_QUOTE),
             (seg(bare_cr) > 0, BARE_CR),
-            (nfields != ncols, FIELD_COUNT),
+            (nfields != ncols if ncols is not None else np.zeros(len(first), dtype=bool), FIELD_COUNT),
         ]
         bad = blank.copy()
         for cond, name in reversed(checks):
@@ -136,7 +127,7 @@ class _Universe:
         self.multi = ~single
 
 
-def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int, first_line: int,
+def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int | None, first_line: int,
                 starts_out: list, ends_out: list, lines_out: list, damaged: list) -> tuple[int, int]:
     """Scan bytes [base, end); returns (offset where the next chunk starts, its first line number)."""
     b = np.frombuffer(buf, dtype=np.uint8, count=end - base, offset=base)
@@ -152,29 +143,37 @@ def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int, first_line: i
         complete[-1] = False
     lens = line_ends - line_starts
 
-    qmask = b == QUOTE
-    nul = _count_in_lines(np.flatnonzero(b == 0), line_starts, nlines)
+    bounds = np.concatenate((line_starts, [n]))
+    nul = _per_line(np.flatnonzero(b == 0), bounds)
     cr = np.flatnonzero(b == CR)
     if len(cr):
         nxt = np.where(cr + 1 < n, b[np.minimum(cr + 1, n - 1)], LF if final else 0)
         cr = cr[(nxt != LF) & ((cr + 1 < n) | final)]
-    bare_cr = _count_in_lines(cr, line_starts, nlines)
+    bare_cr = _per_line(cr, bounds)
     content = lens - (b[line_ends - 1] == LF) - ((lens >= 2) & (b[np.maximum(line_ends - 2, 0)] == CR))
     blank_line = content == 0
-    cmask = b == COMMA
+    # Field counting is the costly part (every comma's position); ncols=None skips it.
+    cpos = np.flatnonzero(b == COMMA) if ncols is not None else np.zeros(0, dtype=np.int64)
 
-    if not qmask.any():
+    qp = np.flatnonzero(b == QUOTE)
+    if not len(qp):
         par_end = np.zeros(nlines, dtype=np.uint8)
-        commas = (_per_line_sum(cmask, line_starts),) * 2
+        commas = (_per_line(cpos, bounds),) * 2
         badq = (np.zeros(nlines, dtype=np.int64),) * 2
     else:
-        par = np.cumsum(qmask, dtype=np.uint8)
-        par &= 1                                    # parity of quotes up to and including each byte
-        par_end = par[line_ends - 1]
-        c0 = cmask & (par == 0)
-        commas = (_per_line_sum(c0, line_starts), _per_line_sum(cmask & ~c0, line_starts))
-        del c0
-        qp = np.flatnonzero(qmask)
+        # Parity of the quotes up to each byte: even = outside a quoted field (in universe 0).
+        if len(qp) * 16 > n:
+            # Densely quoted (every field quoted): one cumulative pass beats millions of binary searches.
+            par = np.cumsum(b == QUOTE, dtype=np.uint8)
+            par &= 1
+            par_end = par[line_ends - 1]
+            cpar = par[cpos].astype(bool)
+            del par
+        else:
+            par_end = (np.searchsorted(qp, line_ends - 1, side="right") & 1).astype(np.uint8)
+            cpar = (np.searchsorted(qp, cpos) & 1).astype(bool)
+        commas = (_per_line(cpos[~cpar], bounds), _per_line(cpos[cpar], bounds))
+        del cpar
         prev = np.where(qp > 0, b[np.maximum(qp - 1, 0)], LF)
         nxt = np.where(qp + 1 < n, b[np.minimum(qp + 1, n - 1)], COMMA)
         ok_open = (prev == COMMA) | (prev == LF) | (prev == QUOTE) | (qp == 0)
@@ -182,8 +181,7 @@ def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int, first_line: i
         odd = (np.arange(len(qp)) & 1).astype(bool)   # quotes before this one: odd -> inside a field
         bad0 = np.where(odd, ~ok_close, ~ok_open)
         bad1 = np.where(odd, ~ok_open, ~ok_close)
-        badq = (_count_in_lines(qp[bad0], line_starts, nlines), _count_in_lines(qp[bad1], line_starts, nlines))
-        del par
+        badq = (_per_line(qp[bad0], bounds), _per_line(qp[bad1], bounds))
     universes = []
     for u in (0, 1):
         ends_here = (par_end == u) & complete
@@ -241,22 +239,26 @@ def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int, first_line: i
     return base + int(line_starts[line]), first_line + line
 
 
-def scan(path: Path, encoding: str = "utf-8") -> Scan:
-    """Scan a CSV file; the header's field count is what every record must have."""
+def scan(path: Path, encoding: str = "utf-8", count_fields: bool = True) -> Scan:
+    """Scan a CSV file; the header's field count is what every record must have.
+
+    count_fields=False skips counting fields (the costly part): the caller then lets the strict CSV
+    reader vouch for field counts, and scans again with counting only if the reader objects."""
     header, header_end, has_bom = read_header(path, encoding)
     names = [h.replace("\ufeff", "") for h in header]
     mm, size = _open(path)
     starts, ends, lines, damaged = [], [], [], []
+    ncols = len(names) if count_fields else None
     try:
         pos, line = header_end, 2
         while mm is not None and pos < size:
             end = min(size, pos + CHUNK)
             final = end == size
-            new_pos, new_line = _scan_chunk(mm, pos, end, final, len(names), line, starts, ends, lines, damaged)
+            new_pos, new_line = _scan_chunk(mm, pos, end, final, ncols, line, starts, ends, lines, damaged)
             if new_pos == pos and not final:
                 # One record longer than a chunk: widen until it ends (it is damage beyond MAX_RECORD).
                 end = min(size, pos + 2 * CHUNK + MAX_RECORD)
-                new_pos, new_line = _scan_chunk(mm, pos, end, end == size, len(names), line,
+                new_pos, new_line = _scan_chunk(mm, pos, end, end == size, ncols, line,
                                                 starts, ends, lines, damaged)
                 if new_pos == pos:
                     raise ValueError(f"{path.name}: cannot find the end of the record on line {line}")
