@@ -148,17 +148,16 @@ class Checker:
 
     # -- per table ----------------------------------------------------------------------------------
     def rashuyot(self) -> None:
-        pre = self._freeze_pre("RASHUYOT")
-        self.duplicate_key("RASHUYOT", pre, ("SEMEL_YISHUV",))
+        self.duplicate_key("RASHUYOT", "pre_rashuyot", ("SEMEL_YISHUV",))
 
     def mosdot(self) -> None:
         p = "MOSDOT"
-        self.add(p, "E504", "SEMEL_YISHUV", "SELECT _line, SEMEL_YISHUV AS value, NULL AS ref FROM raw_mosdot "
+        self.add(p, "E504", "SEMEL_YISHUV", "SELECT _line, SEMEL_YISHUV AS value, NULL AS ref FROM pre_mosdot "
                  "WHERE SEMEL_YISHUV IS NOT NULL AND SEMEL_YISHUV NOT IN (SELECT SEMEL_YISHUV FROM acc_rashuyot "
                  "WHERE SEMEL_YISHUV IS NOT NULL)")
         me, ad = "TRY_CAST(ME_SHICHVA_MEUSHAR AS INTEGER)", "TRY_CAST(AD_SHICHVA_MEUSHAR AS INTEGER)"
         self.add(p, "E605", "ME_SHICHVA_MEUSHAR",
-                 f"SELECT _line, ME_SHICHVA_MEUSHAR AS value, AD_SHICHVA_MEUSHAR AS ref FROM raw_mosdot "
+                 f"SELECT _line, ME_SHICHVA_MEUSHAR AS value, AD_SHICHVA_MEUSHAR AS ref FROM pre_mosdot "
                  f"WHERE {me} IS NOT NULL AND {ad} IS NOT NULL AND NOT ({me} BETWEEN 1 AND 14 AND {ad} "
                  f"BETWEEN 1 AND 14 AND {me} <= {ad})")
         pre = self._freeze_pre(p)
@@ -187,9 +186,9 @@ class Checker:
 
     def kitot(self) -> None:
         p = "KITOT"
-        self._institution_ref(p, "raw_kitot")
-        self._grade_checks(p, "raw_kitot")
-        self.add(p, "E602", "MIN_TALMIDIM", "SELECT _line, MIN_TALMIDIM AS value, MAX_TALMIDIM AS ref FROM raw_kitot "
+        self._institution_ref(p, "pre_kitot")
+        self._grade_checks(p, "pre_kitot")
+        self.add(p, "E602", "MIN_TALMIDIM", "SELECT _line, MIN_TALMIDIM AS value, MAX_TALMIDIM AS ref FROM pre_kitot "
                  "WHERE TRY_CAST(MIN_TALMIDIM AS BIGINT) > TRY_CAST(MAX_TALMIDIM AS BIGINT)")
         pre = self._freeze_pre(p)
         self.duplicate_key(p, pre, ("ID_KITA",))
@@ -198,14 +197,14 @@ class Checker:
 
     def megamot(self) -> None:
         p = "MEGAMOT"
-        self._institution_ref(p, "raw_megamot")
-        self._grade_checks(p, "raw_megamot", parallel=False)
+        self._institution_ref(p, "pre_megamot")
+        self._grade_checks(p, "pre_megamot", parallel=False)
         pre = self._freeze_pre(p)
         self.duplicate_key(p, pre, ("ID_MEGAMA",))
 
     def talmidim(self) -> None:
         p = "TALMIDIM"
-        raw = "raw_talmidim"
+        raw = "pre_talmidim"
         self._institution_ref(p, raw)
         self.add(p, "E504", "SEMEL_YISHUV_TAL", f"SELECT _line, SEMEL_YISHUV_TAL AS value, NULL AS ref FROM {raw} "
                  f"WHERE SEMEL_YISHUV_TAL IS NOT NULL AND SEMEL_YISHUV_TAL NOT IN "
@@ -243,7 +242,7 @@ class Checker:
 
     def gormey_kesher(self) -> None:
         p = "GORMEY_KESHER"
-        raw = "raw_gormey_kesher"
+        raw = "pre_gormey_kesher"
         self.con.execute("CREATE OR REPLACE TEMP TABLE students_all AS SELECT DISTINCT SUG_ZEHUT, MISPAR_ZEHUT "
                          "FROM raw_talmidim")
         self.con.execute("CREATE OR REPLACE TEMP TABLE students_acc AS SELECT DISTINCT SUG_ZEHUT, MISPAR_ZEHUT "
@@ -277,7 +276,7 @@ class Checker:
 
     def pirtey_kesher(self) -> None:
         p = "PIRTEY_KESHER"
-        raw = "raw_pirtey_kesher"
+        raw = "pre_pirtey_kesher"
         self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_all AS SELECT DISTINCT SUG_ZEHUT_GOREM_KESHER AS s, "
                          "MISPAR_ZEHUT_GOREM_KESHER AS n FROM raw_gormey_kesher")
         self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_acc AS SELECT DISTINCT SUG_ZEHUT_GOREM_KESHER AS s, "
@@ -295,6 +294,10 @@ class Checker:
 
     def run(self) -> None:
         for prefix in ORDER:
+            # Layers: field checks on every row; references and domain rules on the rows whose fields
+            # passed (a malformed identity number is not also reported as an unknown person);
+            # duplicates among the rows that passed both.
             self.fields(TABLES[prefix])
+            self._freeze_pre(prefix)
             getattr(self, prefix.lower())()
             self._freeze_accepted(prefix)

@@ -244,7 +244,7 @@ def _stage(con: duckdb.DuckDBPyConnection, read: FileRead, norm: list[str], tabl
     if len(sc.lines):
         query = f"SELECT {', '.join(selects)}, CAST(l._line AS INTEGER) AS _line FROM {reader} POSITIONAL JOIN {line_rel} l"
     else:
-        query = f"SELECT {', '.join(selects)}, CAST(NULL AS INTEGER) AS _line WHERE false"
+        query = f"SELECT {', '.join(selects)}, CAST(NULL AS INTEGER) AS _line FROM {reader} WHERE false"
     con.execute(f"COPY ({query}) TO {_sql_str(str(read.staging))} (FORMAT parquet, COMPRESSION snappy)")
     staged = con.execute(f"SELECT count(*), count(_line) FROM read_parquet({_sql_str(str(read.staging))})").fetchall()[0]
     if staged[0] != len(sc.lines) or staged[1] != len(sc.lines):
