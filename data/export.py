@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import sys
@@ -27,7 +26,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import polars as pl
 
@@ -140,12 +139,51 @@ def export_tables(snapshot: Snapshot, authority: str) -> dict[str, pl.DataFrame]
 
 # ------------------------------------------------------------------------------------------- writing
 
-def csv_frame(frame: pl.DataFrame, variant: str) -> pl.DataFrame:
-    if variant == "people":
-        return spreadsheet.neutralise(frame)
-    if variant != "vendor":
+def csv_sql(cur, statement: str, authority: str, variant: str) -> str:
+    """The SELECT a package file is written from: the named statement itself (vendor), or the same
+    statement wrapped so that formula-like cells and headers are neutralised (people)."""
+    from queries import sql_of
+    sql = sql_of(statement)
+    if variant == "vendor":
+        return sql
+    if variant != "people":
         raise ExportError(f"unknown variant {variant!r} (vendor or people)")
-    return frame
+    columns = [d[0] for d in cur.execute(f"SELECT * FROM ({sql}) LIMIT 0", {"authority": str(authority)}).description]
+    exprs = ", ".join(f"{spreadsheet.neutralise_sql(c)} AS {spreadsheet.quote_ident(spreadsheet.neutralise_text(c))}"
+                      for c in columns)
+    return f"SELECT {exprs} FROM ({sql}) AS export_rows"
+
+
+def copy_csv(cur, statement: str, authority: str, variant: str, path: Path) -> int:
+    """DuckDB writes one file's CSV (header, RFC 4180 quoting, CRLF, empty for missing) in parallel,
+    straight from the snapshot; returns its row count. The byte-order mark is added by the caller."""
+    target = str(path).replace("'", "''")
+    sql = csv_sql(cur, statement, authority, variant)
+    return cur.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER, NEW_LINE '\r\n')",
+                       {"authority": str(authority)}).fetchone()[0]
+
+
+def _csv_parts(stamp: Stamp, variants: list[str], scratch: Path) -> Iterator[tuple[str, str, Path, int]]:
+    """(table, variant, CSV file, rows) in package order, written one ahead on a worker thread so
+    DuckDB writes the next file while the caller compresses this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from queries.engine import cursor_for
+    cur = cursor_for(stamp.snapshot)
+    jobs = [(table, variant) for table in EXPORT_TABLES for variant in variants]
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-copy") as pool:
+            futures = [(t, v, scratch / f"{t}.{v}.csv",
+                        pool.submit(copy_csv, cur, STATEMENTS[t], stamp.authority, v, scratch / f"{t}.{v}.csv"))
+                       for t, v in jobs]
+            try:
+                for table, variant, path, future in futures:
+                    yield table, variant, path, future.result()
+            finally:
+                for *_, future in futures:
+                    future.cancel()
+    finally:
+        cur.close()
 
 
 def _entry(name: str, stamp: Stamp) -> zipfile.ZipInfo:
@@ -153,37 +191,45 @@ def _entry(name: str, stamp: Stamp) -> zipfile.ZipInfo:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     info.create_system = 3      # the same bytes whichever system builds it
+    set_level(info, ZIP_LEVEL)
     return info
 
 
-def write_zips(outs: dict[str, BinaryIO], tables: Iterable[tuple[str, pl.DataFrame]] | dict[str, pl.DataFrame],
-               stamp: Stamp) -> dict[str, dict]:
-    """Write one zip per variant ({"vendor": f, "people": g}) from one pass over the tables; returns
-    each variant's manifest. Each CSV is formatted in memory, then hashed and compressed in one call,
-    so zlib and hashlib work outside the interpreter lock while the next table is read."""
-    pairs = tables.items() if isinstance(tables, dict) else tables
+def set_level(info: zipfile.ZipInfo, level: int) -> None:
+    """ZipFile(compresslevel=...) does not apply to entries opened with a ZipInfo: they would get
+    zlib's default (6), three times slower for nothing on these files."""
+    info._compresslevel = level             # still accepted (as an alias) where the name became public
+
+
+BOM = b"\xef\xbb\xbf"
+BLOCK = 8 << 20
+
+
+def write_zips(outs: dict[str, BinaryIO], stamp: Stamp, scratch: Path) -> dict[str, dict]:
+    """Write one package zip per variant ({"vendor": f, "people": g}); returns each one's manifest.
+
+    Each file is written by DuckDB to `scratch`, then streamed into its zip entry behind the BOM while
+    being hashed: zlib and hashlib work outside the interpreter lock, in large blocks."""
+    for variant in outs:
+        if variant not in VARIANTS:
+            raise ExportError(f"unknown variant {variant!r} (vendor or people)")
     files: dict[str, list[dict]] = {variant: [] for variant in outs}
     with ExitStack() as stack:
         zips = {variant: stack.enter_context(zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED,
                                                              compresslevel=ZIP_LEVEL))
                 for variant, out in outs.items()}
-        seen = []
-        for table, frame in pairs:
-            seen.append(table)
+        for table, variant, path, rows in _csv_parts(stamp, list(outs), scratch):
             name = stamp.file_name(table)
-            for variant, zf in zips.items():
-                buffer = io.BytesIO()
-                shown = csv_frame(frame, variant)
-                shown.write_csv(buffer, include_bom=True, line_terminator=CSV_LINE_END)
-                data = buffer.getbuffer()
-                with zf.open(_entry(name, stamp), "w", force_zip64=True) as entry:
-                    entry.write(data)
-                files[variant].append({"name": name, "table": table, "rows": shown.height, "bytes": len(data),
-                                       "sha256": hashlib.sha256(data).hexdigest()})
-                del data
-                buffer.close()
-        if seen != list(EXPORT_TABLES):
-            raise ExportError(f"package tables {seen} are not the six of the spec {list(EXPORT_TABLES)}")
+            sha, size = hashlib.sha256(BOM), len(BOM)
+            with zips[variant].open(_entry(name, stamp), "w", force_zip64=True) as entry, open(path, "rb") as src:
+                entry.write(BOM)
+                while block := src.read(BLOCK):
+                    sha.update(block)
+                    entry.write(block)
+                    size += len(block)
+            path.unlink()
+            files[variant].append({"name": name, "table": table, "rows": rows, "bytes": size,
+                                   "sha256": sha.hexdigest()})
         manifests = {}
         for variant, zf in zips.items():
             manifests[variant] = build_manifest(stamp, variant, files[variant])
@@ -191,10 +237,23 @@ def write_zips(outs: dict[str, BinaryIO], tables: Iterable[tuple[str, pl.DataFra
     return manifests
 
 
-def write_zip(out: BinaryIO, tables, stamp: Stamp, variant: str = "vendor") -> dict:
+@contextmanager
+def scratch_dir(beside: Path) -> Iterator[Path]:
+    """A hidden working folder beside an output file, removed afterwards (a builder that dies leaves
+    it named *.tmp, which the next build removes)."""
+    import shutil
+    import tempfile
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f".{beside.name}.", suffix=".parts.tmp", dir=beside.parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def write_zip(out: BinaryIO, stamp: Stamp, variant: str, scratch: Path) -> dict:
     """Write one package zip to `out`; returns its manifest."""
-    csv_frame(pl.DataFrame(), variant)      # an unknown variant fails before anything is written
-    return write_zips({variant: out}, tables, stamp)[variant]
+    return write_zips({variant: out}, stamp, scratch)[variant]
 
 
 def build_manifest(stamp: Stamp, variant: str, files: list[dict]) -> dict:
@@ -272,18 +331,12 @@ def export(authority: str, snapshot_date: str, out_dir: Path, draft: bool = Fals
     stamp = make_stamp(authority, snapshot_date, draft)
     out_dir = Path(out_dir)
     zip_path = out_dir / f"{stamp.base_name()}{'' if variant == 'vendor' else '_people'}.zip"
-    tables: dict[str, pl.DataFrame] = {}
-
-    def keep(pairs):                     # the workbook reuses the tables the zip streamed
-        for table, frame in pairs:
-            if xlsx:
-                tables[table] = frame
-            yield table, frame
-
-    write_atomic(zip_path, lambda f: write_zip(f, keep(iter_tables(stamp.snapshot, stamp.authority)), stamp, variant))
+    with scratch_dir(zip_path) as scratch:
+        write_atomic(zip_path, lambda f: write_zip(f, stamp, variant, scratch))
     written = [zip_path]
     if xlsx:
         book = out_dir / f"{stamp.base_name()}.xlsx"
+        tables = export_tables(stamp.snapshot, stamp.authority)
         write_atomic(book, lambda f: write_workbook(f, tables, stamp))
         written.append(book)
     return written

@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -263,11 +264,11 @@ def _fail(snapshot: str, authority: str, variants: list[str], error: str) -> Non
 
 
 def build_csv(snapshot: str, authority: str, variants: list[str]) -> dict[str, dict]:
-    """Both zips of one authority from one pass over its tables; returns the manifests."""
+    """The zips of one authority (one per variant); returns the manifests."""
     stamp = export.make_stamp(authority, snapshot)
     paths = {v: relative_path(snapshot, authority, v, relative=False) for v in variants}
-    with _atomic_files(list(paths.values())) as outs:
-        manifests = export.write_zips(dict(zip(variants, outs)), export.iter_tables(stamp.snapshot, authority), stamp)
+    with export.scratch_dir(paths[variants[0]]) as scratch, _atomic_files(list(paths.values())) as outs:
+        manifests = export.write_zips(dict(zip(variants, outs)), stamp, scratch)
     for variant, manifest in manifests.items():
         _finish(snapshot, authority, variant, paths[variant], {f["table"]: f["rows"] for f in manifest["files"]},
                 manifest["files"])
@@ -304,7 +305,7 @@ def build_queued(snapshot: str, vault=None, say=lambda msg: None) -> dict[str, i
         with portal_db.transaction() as con:
             con.execute("UPDATE packages SET status = 'queued' WHERE snapshot = ? AND status = 'building'", (snapshot,))
         for leftover in (settings().packages_dir / snapshot).glob("**/.*.tmp"):
-            leftover.unlink(missing_ok=True)
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
         while (claim := _claim(snapshot, CSV_VARIANTS)) is not None:
             authority, variants = claim
             try:

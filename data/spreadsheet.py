@@ -25,8 +25,10 @@ from typing import BinaryIO, Iterable
 from xml.sax.saxutils import escape
 
 import polars as pl
+import pyarrow as pa
 
 # Cells a spreadsheet may run as a formula (OWASP "CSV injection").
+FORMULA_CHARS = "=+-@\t\r"
 FORMULA_START = r"^[=+\-@\t\r]"
 QUOTE = "'"
 
@@ -53,9 +55,21 @@ def neutralise(df: pl.DataFrame) -> pl.DataFrame:
 
 def neutralise_text(value: str | None) -> str | None:
     """The same rule for one string (headers, and for readers of this module: the rule in one line)."""
-    if value and value[0] in "=+-@\t\r":
+    if value and value[0] in FORMULA_CHARS:
         return QUOTE + value
     return value
+
+
+def neutralise_sql(column: str) -> str:
+    """The same rule as a DuckDB expression over a text column (the package files are written by
+    DuckDB's COPY)."""
+    col = quote_ident(column)
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_CHARS)
+    return f"CASE WHEN left({col}, 1) IN ({starts}) THEN '{QUOTE}{QUOTE}' || {col} ELSE {col} END"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 # ---------------------------------------------------------------------------------------------- XLSX
@@ -118,21 +132,35 @@ def _split(sheets: Iterable[Sheet]) -> list[Sheet]:
     return out
 
 
-def _sheet_rows(frame: pl.DataFrame, first_row: int) -> pl.DataFrame:
-    """One column 'x': each table row as its <row> XML, every cell an inline string, style 1 (Text)."""
-    needs_work = frame.select(pl.col(c).cast(pl.String).str.contains(_NEEDS_XML_WORK).any()
-                              for c in frame.columns).row(0) if frame.height else ()
+def _sheet_rows(frame: pl.DataFrame, first_row: int) -> memoryview:
+    """The <row> XML of a slice of a table, as UTF-8 bytes: every cell an inline string with style 1
+    (Text), built column-wise by polars and taken from the Arrow buffer without a copy."""
+    checks = [pl.col(c).cast(pl.String).str.contains(_NEEDS_XML_WORK).any().alias(f"x{i}")
+              for i, c in enumerate(frame.columns)]
+    checks += [pl.col(c).cast(pl.String).str.contains(r"^\s|\s$").any().alias(f"s{i}")
+               for i, c in enumerate(frame.columns)]
+    flags = frame.select(checks).row(0, named=True) if frame.height else {}
     row_no = (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).cast(pl.String)
     parts: list[pl.Expr] = [pl.lit('<row r="'), row_no, pl.lit('">')]
     for i, name in enumerate(frame.columns):
         col = pl.col(name).cast(pl.String)
-        text = _xml_text(col) if needs_work[i] else col
+        text = _xml_text(col) if flags.get(f"x{i}") else col
+        # xml:space only in columns that need it: leading or trailing spaces would otherwise be dropped
+        open_t = '<t xml:space="preserve">' if flags.get(f"s{i}") else "<t>"
         cell = pl.concat_str([pl.lit(f'<c r="{_column_letters(i)}'), row_no,
-                              pl.lit('" s="1" t="inlineStr"><is><t xml:space="preserve">'), text,
-                              pl.lit("</t></is></c>")])
+                              pl.lit(f'" s="1" t="inlineStr"><is>{open_t}'), text, pl.lit("</t></is></c>")])
         parts.append(pl.when(col.is_null()).then(pl.lit("")).otherwise(cell))
     parts.append(pl.lit("</row>"))
-    return frame.select(pl.concat_str(parts).alias("x"))
+    xml = frame.select(pl.concat_str(parts).alias("x"))["x"].to_arrow()
+    if isinstance(xml, pa.ChunkedArray):
+        xml = xml.combine_chunks()
+    if xml.type != pa.large_string():
+        xml = xml.cast(pa.large_string())
+    if len(xml) == 0:
+        return memoryview(b"")
+    _, offsets, data = xml.buffers()
+    offsets = pa.Array.from_buffers(pa.int64(), len(xml) + 1, [None, offsets], offset=xml.offset)
+    return memoryview(data)[offsets[0].as_py():offsets[-1].as_py()]
 
 
 def _write_sheet(out: BinaryIO, sheet: Sheet, selected: bool) -> None:
@@ -156,8 +184,7 @@ def _write_sheet(out: BinaryIO, sheet: Sheet, selected: bool) -> None:
         f'<sheetData><row r="1">{header}</row>').encode("utf-8"))
     # Slices keep memory flat: a slice's rows are joined into one string and handed to zlib.
     for offset in range(0, frame.height, 50_000):
-        rows = _sheet_rows(frame.slice(offset, 50_000), offset + 2)
-        out.write(rows["x"].str.join("").item().encode("utf-8"))
+        out.write(_sheet_rows(frame.slice(offset, 50_000), offset + 2))
     out.write(b"</sheetData></worksheet>")
 
 
@@ -251,6 +278,7 @@ def write_xlsx(out: BinaryIO, sheets: Iterable[Sheet], title: str, created: date
         info = zipfile.ZipInfo(name, date_time=stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
+        info._compresslevel = compresslevel       # an entry opened by ZipInfo ignores the ZipFile's level
         return info
 
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as zf:

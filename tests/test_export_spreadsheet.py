@@ -154,14 +154,18 @@ def test_the_peoples_manifest_names_the_rule_and_hashes_the_neutralised_files(ho
     ("\rx", "'\rx"), ("a=b", "a=b"), ("0501234567", "0501234567"), ("", ""), (None, None), ("'=x", "'=x"),
 ])
 def test_the_neutralisation_rule_cell_by_cell(value, shown):
+    import duckdb
     frame = pl.DataFrame({"c": [value]}, schema={"c": pl.String})
     assert spreadsheet.neutralise(frame)["c"][0] == shown
     assert spreadsheet.neutralise_text(value) == shown
+    (in_sql,), = duckdb.sql(f"SELECT {spreadsheet.neutralise_sql('c')} FROM frame").fetchall()
+    assert in_sql == shown                        # the rule as the package files are written
 
 
 def test_headers_that_look_like_formulas_are_neutralised_too():
     frame = pl.DataFrame({"=cmd": ["x"], "NAME": ["y"]})
     assert spreadsheet.neutralise(frame).columns == ["'=cmd", "NAME"]
+    assert [spreadsheet.neutralise_text(c) for c in frame.columns] == ["'=cmd", "NAME"]
 
 
 def _one_sheet(frame: pl.DataFrame) -> bytes:
