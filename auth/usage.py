@@ -185,13 +185,15 @@ def delegations_to_review(on: date | None = None, expiring_days: int = EXPIRING_
     that authority for `unused_days` (only grants at least that old can have been unused that long)."""
     on = on or today()
     since = on - timedelta(days=unused_days)
+    last_views = {(r["actor"], r["authority"]): r["last"] for r in _query(
+        "SELECT actor, authority, max(day) AS last FROM audit_daily WHERE action = 'page_view' "
+        "GROUP BY actor, authority", [])}
     out = []
     for authority in records.authorities_with_access():
         for grant in records.grants_of_authority(authority):
             if grant.revoked_at is not None or grant.expires_on < on:
                 continue
-            last = _query("SELECT max(at) AS last FROM audit_events WHERE action = 'page_view' "
-                          "AND actor = ? AND authority = ?", [grant.grantee, authority])[0]["last"]
+            last = last_views.get((grant.grantee, authority))
             expiring = grant.expires_on <= on + timedelta(days=expiring_days)
             old_enough = grant.granted_at[:10] <= since.isoformat()
             unused = old_enough and (last is None or last[:10] < since.isoformat())
