@@ -50,6 +50,8 @@ RTL_CSS = """
 /* Charts and tables keep their own left-to-right layout (plotly misplaces tooltips in RTL). */
 [data-testid="stPlotlyChart"], .js-plotly-plot { direction: ltr; }
 [data-testid="stDataFrame"] { direction: rtl; }
+/* Dates read DD/MM/YYYY left to right, also inside right-to-left forms. */
+[data-testid="stDateInputField"] { direction: ltr; text-align: right; }
 </style>
 """
 
