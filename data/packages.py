@@ -169,8 +169,11 @@ def ensure_packages(snapshot: str, authority: str) -> None:
     the approval, or the approval came from elsewhere) gets them queued and built now."""
     if get_approval(snapshot) is None:
         return
-    queue(snapshot, [authority])            # a no-op for packages already queued or built
-    if any(p.status in ("queued", "building") for p in packages_of_snapshot(snapshot)):
+    rows = packages_of_snapshot(snapshot)
+    if len({p.variant for p in rows if p.authority == str(authority)}) < len(VARIANTS):
+        queue(snapshot, [authority])        # only when missing: pages call this on every rerun
+        rows = packages_of_snapshot(snapshot)
+    if any(p.status in ("queued", "building") for p in rows):
         start_background_build(snapshot)    # a no-op while a builder is at work
 
 

@@ -54,6 +54,20 @@ def test_the_manager_sees_the_approved_week_with_its_files_and_checksums(approve
     assert {"הורדת קובצי CSV (zip)", "הורדת גיליון Excel"} <= set(buttons)
 
 
+def test_packages_still_being_built_show_progress_then_their_buttons(export_records, app_session):
+    import time
+    from data.approvals import approve
+    approve(DATE, by="admin@education.gov.il")        # recorded without building (as an older approval)
+    s = app_session(MANAGER).open("exports")          # opening the page queues and starts the build
+    assert "בהכנה" in s.text() and not [b for b in s.at.download_button if b.key.startswith("download_")]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and (packages.builder_running(DATE) or packages.progress(DATE)["queued"]):
+        time.sleep(0.3)
+    s.run()
+    assert "בהכנה" not in s.text()
+    assert len([b for b in s.at.download_button if b.key.startswith("download_")]) == 2
+
+
 def test_the_download_buttons_wait_for_a_purpose(approved, app_session):
     s = app_session(MANAGER).open("exports")
     package_buttons = [b for b in s.at.download_button if b.key.startswith("download_")]
