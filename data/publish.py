@@ -142,17 +142,24 @@ def clean_orphans(now: float | None = None) -> list[str]:
 
 
 def apply_retention(today: date, now: float | None = None) -> list[str]:
-    """Delete daily snapshots older than snapshot_retention_days, never an approved one; then orphans.
-    Returns the dates deleted."""
+    """Delete daily snapshots more than snapshot_retention_days older than the newest snapshot (or than
+    today, if that is earlier), never an approved one; then orphans. Returns the dates deleted.
+
+    Counting from the newest snapshot means a feed that stops arriving for a while does not wipe the
+    history, and the snapshot just published is never the one deleted."""
     from data.approvals import get_approval
-    keep_after = today - timedelta(days=settings().snapshot_retention_days)
-    deleted = []
     if not root().exists():
-        return deleted
-    for entry in sorted(root().iterdir()):
-        if not (entry.is_symlink() and DATE_RE.match(entry.name)):
-            continue
-        if date.fromisoformat(entry.name) >= keep_after or get_approval(entry.name) is not None:
+        return []
+    dates = sorted(e.name for e in root().iterdir() if e.is_symlink() and DATE_RE.match(e.name))
+    if not dates:
+        clean_orphans(now)
+        return []
+    reference = min(today, date.fromisoformat(dates[-1]))
+    keep_after = reference - timedelta(days=settings().snapshot_retention_days)
+    deleted = []
+    for name in dates:
+        entry = root() / name
+        if date.fromisoformat(name) >= keep_after or get_approval(name) is not None:
             continue
         target = entry.resolve()
         entry.unlink()

@@ -48,6 +48,7 @@ class Checker:
     def __init__(self, con: duckdb.DuckDBPyConnection, staging: dict[str, str], feed_date: str):
         self.con = con
         self.feed_date = feed_date
+        self.pending: list[str] = []
         con.execute("CREATE OR REPLACE TABLE issues (prefix VARCHAR, line INTEGER, field VARCHAR, "
                     "code VARCHAR, value VARCHAR, ref VARCHAR)")
         for prefix, path in staging.items():
@@ -55,12 +56,19 @@ class Checker:
 
     # -- plumbing ---------------------------------------------------------------------------------
     def add(self, prefix: str, code: str, field: str | None, select: str) -> None:
-        """select yields (_line, value, ref); each row becomes one issue."""
-        self.con.execute(f"INSERT INTO issues SELECT {lit(prefix)}, _line, {lit(field) if field else 'NULL'}, "
-                         f"{lit(code)}, value, ref FROM ({select})")
+        """select yields (_line, value, ref); each row becomes one issue. Checks of one layer are sent
+        together as one statement (DuckDB plans it once, and runs the parts in parallel)."""
+        self.pending.append(f"SELECT {lit(prefix)}, _line, {lit(field) if field else 'NULL'}, "
+                            f"{lit(code)}, value, ref FROM ({select})")
+
+    def flush(self) -> None:
+        if self.pending:
+            self.con.execute("INSERT INTO issues " + " UNION ALL ".join(f"({p})" for p in self.pending))
+            self.pending = []
 
     def _freeze_pre(self, prefix: str) -> str:
         """Rows of the table with no error so far (what duplicate checks compare among)."""
+        self.flush()
         t = prefix.lower()
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE bad_{t} AS SELECT DISTINCT line AS _line FROM issues "
                          f"WHERE prefix = {lit(prefix)} AND code IN {_in(ERROR_CODES)}")
@@ -69,6 +77,7 @@ class Checker:
         return f"pre_{t}"
 
     def _freeze_accepted(self, prefix: str) -> None:
+        self.flush()
         t = prefix.lower()
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE rej_{t} AS SELECT DISTINCT line AS _line FROM issues "
                          f"WHERE prefix = {lit(prefix)} AND code IN {_in(ERROR_CODES)}")
