@@ -8,6 +8,7 @@ Streamlit script run to finish, and save screenshots under test-artifacts/.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
@@ -36,22 +37,46 @@ def wait_for_app(page: Page, timeout: float = TIMEOUT_MS) -> Page:
     gone and no element from the previous run is still shown as stale)."""
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=timeout)
     expect(page.locator("[data-stale='true']")).to_have_count(0, timeout=timeout)
     return page
 
 
-def click_and_wait(page: Page, locator) -> Page:
-    """Click something that makes Streamlit rerun, and wait for that rerun to finish.
+_WATCH_RUNS = """() => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (window.__mifkadWatch) window.__mifkadWatch.disconnect();
+    window.__mifkadRuns = 0;
+    window.__mifkadWatch = new MutationObserver(records => { window.__mifkadRuns += records.length; });
+    window.__mifkadWatch.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+}"""
 
-    A click starts the rerun asynchronously; waiting for 'running' first (when it shows) keeps us
-    from reading the previous run's page."""
-    locator.click()
-    try:
-        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=2_000)
-    except Exception:   # a fast rerun may have started and finished before we looked
-        pass
+
+def rerun_after(page: Page, action) -> Page:
+    """Do something that makes Streamlit rerun (`action()`), and return when that rerun finished.
+
+    The script state is watched from before the action, so a rerun that starts and ends between two
+    looks is still seen, and the previous run's page is never mistaken for the new one."""
+    page.evaluate(_WATCH_RUNS)
+    action()
+    page.wait_for_function("() => window.__mifkadRuns > 0", timeout=TIMEOUT_MS)
     return wait_for_app(page)
+
+
+def click_and_wait(page: Page, locator) -> Page:
+    """Click something that makes Streamlit rerun, and wait for that rerun to finish."""
+    return rerun_after(page, locator.click)
+
+
+def open_page(page: Page, title: str) -> Page:
+    """Open a page through the sidebar navigation by its title (expanding "View more" when the list is
+    folded), and wait for its script run."""
+    nav = page.get_by_test_id("stSidebarNav")
+    link = nav.get_by_test_id("stSidebarNavLink").filter(has_text=title).first
+    more = nav.get_by_test_id("stSidebarNavViewButton")
+    if not link.is_visible() and more.count() and more.inner_text().strip().endswith("more"):
+        more.click()
+    return click_and_wait(page, link)
 
 
 def login(page_or_context: Page | BrowserContext, sub: str, base_url: str | None = None) -> Page:
@@ -79,6 +104,44 @@ def login(page_or_context: Page | BrowserContext, sub: str, base_url: str | None
     wait_for_app(page)
     expect(page.get_by_role("button", name=LOGIN_LABEL)).to_have_count(0)
     return page
+
+
+def table_rows(page: Page, index: int = 0) -> list[list[str]]:
+    """The cell texts of the index-th table (st.dataframe) on the page, header row first.
+
+    The grid draws on a canvas; its accessible table mirror holds the rows in view."""
+    grid = page.get_by_test_id("stDataFrame").nth(index)
+    rows = grid.locator("[role='row']")
+    expect(rows.first).to_be_attached()
+    return rows.evaluate_all(
+        "rows => rows.map(r => Array.from(r.querySelectorAll('th, td')).map(c => c.textContent.trim()))")
+
+
+def wait_for_table(page: Page, predicate, index: int = 0, timeout: float = TIMEOUT_MS) -> list[list[str]]:
+    """The table's rows once `predicate(rows)` holds: the grid redraws a moment after the script run."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        rows = table_rows(page, index)
+        if predicate(rows) or time.monotonic() > deadline:
+            return rows
+        page.wait_for_timeout(100)
+
+
+def choose(page: Page, label: str, option: str) -> Page:
+    """Pick `option` in the selectbox labelled `label` (a no-op, and no rerun, if already chosen)."""
+    box = page.get_by_role("combobox", name=label)
+    if box.input_value() == option:
+        return page
+    box.click()
+    return click_and_wait(page, page.get_by_role("option", name=option, exact=True))
+
+
+def toolbar_buttons(page: Page, index: int = 0) -> list[str]:
+    """The labels of a table's toolbar buttons (shown on hover)."""
+    page.get_by_test_id("stDataFrame").nth(index).hover()
+    buttons = page.get_by_test_id("stElementToolbar").get_by_role("button")
+    expect(buttons.first).to_be_visible()
+    return [b.get_attribute("aria-label") or b.inner_text() for b in buttons.all()]
 
 
 def screenshot(page: Page, name: str) -> Path:
