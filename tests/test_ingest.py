@@ -251,3 +251,13 @@ def test_retention_runs_after_each_publish_counting_from_the_newest_snapshot(mif
     assert get_snapshot("2026-08-01") is not None          # the newest snapshot is never the one deleted
     assert ingest.ingest(folder, FEED_DATE).exit_code == 0
     assert [s.date for s in list_snapshots()] == [FEED_DATE]
+
+
+def test_every_issue_code_is_documented_with_both_messages():
+    from data.ingest.issues import ISSUES
+    doc = (REPO / "docs" / "ingest.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:5]]
+            for line in doc.splitlines() if line.startswith("| E") or line.startswith("| W")}
+    assert set(rows) == set(ISSUES)
+    for code, t in ISSUES.items():
+        assert rows[code] == [t.severity, t.he, t.en], code

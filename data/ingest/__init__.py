@@ -39,6 +39,8 @@ from data.snapshots import FEED_TABLES, Snapshot
 
 OK, REFUSED_THRESHOLD, REFUSED_FEED, ALREADY_PUBLISHED = 0, 1, 2, 3
 ACTOR = "operator"
+# DuckDB's share of the 3 GB budget; past it, DuckDB spills to the work folder instead of growing.
+MEMORY_LIMIT = "1500MB"
 
 
 @dataclass
@@ -63,7 +65,7 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
     (work / "spill").mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(":memory:", config={
         "autoinstall_known_extensions": "false", "autoload_known_extensions": "true",
-        "temp_directory": str(work / "spill"), "memory_limit": os.environ.get("MIFKAD_INGEST_MEMORY", "1500MB"),
+        "temp_directory": str(work / "spill"), "memory_limit": MEMORY_LIMIT,
         "preserve_insertion_order": "true"})
     con.execute("SET enable_progress_bar = false")
     return con
@@ -215,7 +217,7 @@ def _write_snapshot(con, store: Path, date: str, reads: dict[str, FileRead], rej
 
 
 def _derive(con, snap: Snapshot) -> None:
-    """STUDENTS then CENSUS, by queries/derive.sql, over the accepted tables just written."""
+    """STUDENTS, CENSUS then CONTACTS, by queries/derive.sql, over the accepted tables just written."""
     from queries import sql_of
     from queries.engine import create_views
     create_views(con, snap, "publish", derived=False)
@@ -225,6 +227,9 @@ def _derive(con, snap: Snapshot) -> None:
                     f"(FORMAT parquet, COMPRESSION snappy)")
         con.execute(f"CREATE OR REPLACE VIEW students AS SELECT * FROM read_parquet('{_esc(snap.derived('STUDENTS'))}')")
         con.execute(f"COPY ({sql_of('derive_census')}) TO '{_esc(snap.derived('CENSUS'))}' "
+                    f"(FORMAT parquet, COMPRESSION snappy)")
+        con.execute(f"CREATE OR REPLACE VIEW census AS SELECT * FROM read_parquet('{_esc(snap.derived('CENSUS'))}')")
+        con.execute(f"COPY ({sql_of('derive_contacts')}) TO '{_esc(snap.derived('CONTACTS'))}' "
                     f"(FORMAT parquet, COMPRESSION snappy)")
     finally:
         con.execute("USE memory.main")
