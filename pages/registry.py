@@ -79,3 +79,9 @@ PAGES += [
              Action.REGISTER_VENDORS),
     PageSpec("vault", "vault", "כספת הספק", "Vendor vault", ":material/inventory_2:", "vendor", Action.COLLECT_VAULT),
 ]
+
+# Feed ingest review (ministry): snapshots, rejections by code, refused feeds, rejected rows.
+PAGES += [
+    PageSpec("ingest_report", "ingest_report", "דוח קליטת הזנה", "Feed ingest report", ":material/rule:", "ministry",
+             Action.REVIEW_INGEST),
+]
