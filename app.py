@@ -15,6 +15,7 @@ from auth import audit
 from auth.permissions import Principal
 from auth.principal import last_activity, load_principal, record_activity, record_sign_in
 from auth.records import ensure_configured_admins
+from common import notify
 from common.config import settings
 from common.i18n import current_language, set_language, tr
 from data.snapshots import latest_snapshot
@@ -163,6 +164,7 @@ def main() -> None:
         record_sign_in(email, st.user.get("sub") or "", st.user.get("name") or "")
         audit.record("sign_in", actor=email)
         st.session_state["signed_in_recorded"] = True
+    notify.ensure_worker()    # e-mail and SMS go out in the background from any page, after restarts too
 
     principal = load_principal(email, st.user.get("name") or "")   # every rerun, from our records
     snapshot = latest_snapshot()
@@ -180,7 +182,9 @@ def main() -> None:
                               snapshot=snapshot, lang=lang)
     sections: dict[str, list] = {}
     for spec in visible_pages(principal, authority):
-        page = st.Page(_page_runner(spec, ctx), title=spec.title(lang), icon=spec.icon,
+        module = importlib.import_module(f"pages.{spec.module}")
+        title = module.nav_title(ctx) if hasattr(module, "nav_title") else spec.title(lang)
+        page = st.Page(_page_runner(spec, ctx), title=title, icon=spec.icon,
                        url_path=spec.slug, default=(spec.slug == "home"))
         sections.setdefault(SECTIONS[spec.section][lang], []).append(page)
     nav = st.navigation(sections)

@@ -31,13 +31,17 @@ def title(email: str, lang: str | None = None) -> str:
     return tr(TEXT, "title_unread", lang, count=count) if count else tr(TEXT, "title", lang)
 
 
+def nav_title(ctx: PageContext) -> str:
+    """The navigation shows the unread count on every page."""
+    return title(ctx.principal.email, ctx.lang)
+
+
 def render(ctx: PageContext) -> None:
     if not ctx.principal.email:
         raise PermissionError("the inbox is for signed-in people")
     notify.ensure_worker()
     email = ctx.principal.email
     st.title(title(email))
-    st.sidebar.caption(title(email))
     messages = notify.inbox(email)
     if not messages:
         st.info(tr(TEXT, "empty"))
