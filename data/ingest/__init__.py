@@ -35,7 +35,7 @@ from data.ingest import report as rep
 from data.ingest.checks import Checker
 from data.ingest.issues import message
 from data.ingest.read import FeedRefused, FileRead, find_files, read_file
-from data.snapshots import FEED_TABLES, Snapshot
+from data.snapshots import DERIVED_TABLES, FEED_TABLES, Snapshot
 
 OK, REFUSED_THRESHOLD, REFUSED_FEED, ALREADY_PUBLISHED = 0, 1, 2, 3
 ACTOR = "operator"
@@ -217,20 +217,21 @@ def _write_snapshot(con, store: Path, date: str, reads: dict[str, FileRead], rej
 
 
 def _derive(con, snap: Snapshot) -> None:
-    """STUDENTS, CENSUS then CONTACTS, by queries/derive.sql, over the accepted tables just written."""
-    from queries import sql_of
+    """Each derived table of data/snapshots.py in its order (STUDENTS, then CENSUS, ...), by the statement
+    derive_<name> of queries/*.sql, over the accepted tables just written; each one is a view for the
+    statements after it."""
+    from queries import statements
     from queries.engine import create_views
     create_views(con, snap, "publish", derived=False)
     con.execute('USE memory."publish"')
     try:
-        con.execute(f"COPY ({sql_of('derive_students')}) TO '{_esc(snap.derived('STUDENTS'))}' "
-                    f"(FORMAT parquet, COMPRESSION snappy)")
-        con.execute(f"CREATE OR REPLACE VIEW students AS SELECT * FROM read_parquet('{_esc(snap.derived('STUDENTS'))}')")
-        con.execute(f"COPY ({sql_of('derive_census')}) TO '{_esc(snap.derived('CENSUS'))}' "
-                    f"(FORMAT parquet, COMPRESSION snappy)")
-        con.execute(f"CREATE OR REPLACE VIEW census AS SELECT * FROM read_parquet('{_esc(snap.derived('CENSUS'))}')")
-        con.execute(f"COPY ({sql_of('derive_contacts')}) TO '{_esc(snap.derived('CONTACTS'))}' "
-                    f"(FORMAT parquet, COMPRESSION snappy)")
+        for table in DERIVED_TABLES:
+            name = f"derive_{table.lower()}"
+            if name not in statements():
+                continue                      # a derived table announced before its statement exists
+            target = _esc(snap.derived(table))
+            con.execute(f"COPY ({statements()[name].sql}) TO '{target}' (FORMAT parquet, COMPRESSION snappy)")
+            con.execute(f"CREATE OR REPLACE VIEW {table.lower()} AS SELECT * FROM read_parquet('{target}')")
     finally:
         con.execute("USE memory.main")
 
