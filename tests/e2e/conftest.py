@@ -5,6 +5,9 @@ reference data, so every machine gets the same feed) in a fresh MIFKAD_HOME, see
 records and starts the login provider, SMTP and SMS fakes and the app on free ports (never 8501/9400,
 so `make run` can run beside the tests). Browser contexts come from pytest-playwright (`page`,
 `context`, `new_context`), launched from /usr/bin/chromium; sign in with `helpers.login`.
+
+The stack is shared by every e2e test of the session, in any order: count only the audit events
+after your own `audit_mark()`, and put back records you change (`reseed()` restores the preset users').
 """
 from __future__ import annotations
 
@@ -64,6 +67,22 @@ class E2EStack:
         con = sqlite3.connect(f"file:{self.home / 'portal.sqlite'}?mode=ro", uri=True, timeout=30)
         con.row_factory = sqlite3.Row
         return con
+
+    def audit_mark(self) -> int:
+        """The newest audit event's sequence number: the stack is shared by every e2e test of the
+        session, so a test counts only the events after its own mark (see audit_since)."""
+        con = self.records()
+        try:
+            return con.execute("SELECT coalesce(max(seq), 0) FROM audit_events").fetchone()[0]
+        finally:
+            con.close()
+
+    def audit_since(self, mark: int) -> list[dict]:
+        con = self.records()
+        try:
+            return [dict(r) for r in con.execute("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq", (mark,))]
+        finally:
+            con.close()
 
     def log(self, name: str = "app.log") -> str:
         path = self.home / "logs" / name
