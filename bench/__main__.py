@@ -28,7 +28,7 @@ STAGES = ("ingest", "queries", "exports", "app")
 # Repetitions: (national, quick).
 PLAN = {
     "ingest_reps": (3, 1),
-    "query_min_runs": (20, 3), "query_max_runs": (60, 5), "query_budget_s": (3.0, 0.3),
+    "query_min_runs": (10, 3), "query_max_runs": (60, 5), "query_budget_s": (3.0, 0.3),
     "pandas_min_runs": (5, 2), "pandas_budget_s": (8.0, 0.3),
     "export_reps": (3, 1), "xlsx_reps": (2, 1),
     "sessions": (20, 1), "page_timeout_s": (180.0, 120.0), "repeat_tour": (True, False),
@@ -48,7 +48,9 @@ def parse_args(argv):
     ap.add_argument("--workdir", type=Path, help="work folder (default MIFKAD_HOME/bench)")
     ap.add_argument("--doc", type=Path, help="where to write the report (default docs/benchmarks.md; "
                                              "quick: WORKDIR/benchmarks-quick.md)")
+    ap.add_argument("--authority", help="measure this authority instead of the largest (e.g. 5000)")
     ap.add_argument("--no-reference", action="store_true", help="use the generator's built-in world")
+    ap.add_argument("--reps", type=int, help="runs of ingest, baseline and packages (default 3; quick 1)")
     ap.add_argument("--sessions", type=int, help="concurrent browser sessions (default 20; quick 2)")
     ap.add_argument("--stages", default=",".join(STAGES),
                     help="comma-separated subset of " + ",".join(STAGES) + "; without ingest, the work "
@@ -56,9 +58,9 @@ def parse_args(argv):
     return ap.parse_args(argv)
 
 
-def pick_authorities(home: Path, date: str) -> list[dict]:
-    """The largest authority by census size, and a small one (the first quartile of those with at
-    least 100 students), with names from RASHUYOT."""
+def pick_authorities(date: str, forced: str | None = None) -> list[dict]:
+    """The largest authority by census size (or the one asked for), and a small one (the first
+    quartile of those with at least 100 students), with names from RASHUYOT."""
     import duckdb
 
     from data.snapshots import get_snapshot
@@ -74,8 +76,13 @@ def pick_authorities(home: Path, date: str) -> list[dict]:
     if not rows:
         raise RuntimeError("the snapshot's census is empty")
     largest = rows[0]
-    rest = [r for r in rows[1:] if r[2] >= 100] or rows[1:]
-    chosen = [{"role": "largest", "code": largest[0], "name": largest[1], "students": largest[2]}]
+    if forced:
+        largest = next((r for r in rows if r[0] == forced), None)
+        if largest is None:
+            raise RuntimeError(f"authority {forced} has no students in the snapshot's census")
+    rest = [r for r in rows if r[2] >= 100 and r[0] != largest[0]] or [r for r in rows if r[0] != largest[0]]
+    role = "largest" if largest == rows[0] else "chosen"
+    chosen = [{"role": role, "code": largest[0], "name": largest[1], "students": largest[2]}]
     if rest:
         small = rest[(len(rest) * 3) // 4] if len(rest) > 1 else rest[0]
         chosen.append({"role": "small", "code": small[0], "name": small[1], "students": small[2]})
@@ -88,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = {k: v[q] for k, v in PLAN.items()}
     if args.sessions:
         plan["sessions"] = args.sessions
+    if args.reps:
+        plan.update(ingest_reps=args.reps, export_reps=args.reps, xlsx_reps=min(args.reps, plan["xlsx_reps"]))
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
     unknown = set(stages) - set(STAGES)
     if unknown:
@@ -143,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     if get_snapshot(args.date) is None:
         res["errors"].setdefault("ingest", f"no snapshot {args.date} in the work folder")
     else:
-        res["authorities"] = pick_authorities(home, args.date)
+        res["authorities"] = pick_authorities(args.date, args.authority)
         for a in res["authorities"]:
             log(f"  {a['role']} authority: {a['name']} ({a['code']}), {a['students']:,} students")
         codes = [a["code"] for a in res["authorities"]]
@@ -154,12 +163,10 @@ def main(argv: list[str] | None = None) -> int:
                 run = child.run("bench.stage_queries:measure", {
                     "date": args.date, "authorities": codes, "min_runs": plan["query_min_runs"],
                     "max_runs": plan["query_max_runs"], "budget_s": plan["query_budget_s"],
-                    "pandas_min_runs": plan["pandas_min_runs"], "pandas_budget_s": plan["pandas_budget_s"]}, env=env)
+                    "pandas_min_runs": plan["pandas_min_runs"], "pandas_budget_s": plan["pandas_budget_s"]},
+                    env=env, echo=log)
                 out = run["result"]
                 out["peak_rss_mb"] = run["peak_rss_mb"]
-                for r in out["results"]:
-                    log(f"  {r['statement']:<32} {r['authority'] or 'national':>8}: p95 {r['p95_ms']:8.1f} ms"
-                        + (f", pandas {r['pandas_p95_ms']:8.1f} ms" if r.get("pandas_p95_ms") else ""))
                 return out
             stage("queries", queries_stage)
         if "exports" in stages or "app" in stages:

@@ -35,15 +35,23 @@ def peak_rss_mb() -> float:
 
 
 def run(target: str, kwargs: dict, env: dict | None = None, preload: tuple[str, ...] = (),
-        timeout: float | None = None) -> dict:
-    """Run MODULE:FUNCTION(**kwargs) in a child process; returns {"seconds", "peak_rss_mb", "result"}."""
+        timeout: float | None = None, echo=None) -> dict:
+    """Run MODULE:FUNCTION(**kwargs) in a child process; returns {"seconds", "peak_rss_mb", "result"}.
+
+    The child's output is passed line by line to `echo` (progress), and its tail shown if it fails."""
     with tempfile.TemporaryDirectory(prefix="bench-child-") as tmp:
         out = Path(tmp) / "out.json"
         cmd = [sys.executable, "-m", "bench.child", target, json.dumps(kwargs), str(out), *preload]
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if proc.returncode != 0 or not out.exists():
-            raise ChildFailed(f"{target} failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}")
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env={**os.environ, **(env or {})}, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        tail: list[str] = []
+        for line in proc.stdout:
+            tail = (tail + [line])[-60:]
+            if echo is not None:
+                echo(line.rstrip("\n"))
+        code = proc.wait(timeout=timeout)
+        if code != 0 or not out.exists():
+            raise ChildFailed(f"{target} failed (exit {code}):\n{''.join(tail)}")
         return json.loads(out.read_text(encoding="utf-8"))
 
 

@@ -34,6 +34,7 @@ def default_params(sql: str, student_ref: str | None) -> dict:
 
 
 def _time_runs(fn, min_runs: int, max_runs: int, budget_s: float) -> list[float]:
+    """At least min_runs, then more while within the budget (fast statements get more runs)."""
     fn()                                   # warm, untimed
     times: list[float] = []
     spent = 0.0
@@ -47,31 +48,38 @@ def _time_runs(fn, min_runs: int, max_runs: int, budget_s: float) -> list[float]
 
 
 def _top_operators(cur, sql: str, params: dict, count: int = 3) -> list[dict]:
-    """Where a query's time goes: its most expensive operators from DuckDB's profile."""
+    """Where a query's time goes: its most expensive operators from DuckDB's JSON profile, each with
+    its share of the summed operator time."""
     import json
     import tempfile
-    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/profile.json"
         cur.execute("PRAGMA enable_profiling = 'json'")
-        cur.execute(f"PRAGMA profiling_output = '{f.name}'")
-        cur.sql(sql, params=params).fetchall()
-        cur.execute("PRAGMA disable_profiling")
-        profile = json.loads(open(f.name, encoding="utf-8").read() or "{}")
+        cur.execute(f"PRAGMA profiling_output = '{path}'")
+        try:
+            cur.sql(sql, params=params).fetchall()
+        finally:
+            cur.execute("PRAGMA disable_profiling")
+        profile = json.loads(open(path, encoding="utf-8").read() or "{}")
     ops: list[dict] = []
 
-    def walk(node):
-        name = node.get("operator_name") or node.get("operator_type") or node.get("name")
-        if name and "operator_timing" in node:
-            extra = node.get("extra_info") or {}
-            detail = extra.get("Table") or extra.get("Function") or extra.get("Join Type") or ""
-            ops.append({"operator": str(name).strip(), "detail": str(detail)[:60],
-                        "ms": node["operator_timing"] * 1000, "rows": node.get("operator_cardinality")})
+    def walk(node: dict) -> None:
+        extra = node.get("extra_info") or {}
+        detail = extra.get("Filename(s)") or extra.get("Table") or extra.get("Conditions") or extra.get("Aggregates") or ""
+        if isinstance(detail, list):
+            detail = " ".join(map(str, detail))
+        if extra.get("Filename(s)"):          # a file's table name, not its path
+            detail = str(detail).rsplit("/", 1)[-1].removesuffix(".parquet")
+        ops.append({"operator": str(node.get("name", "?")).strip(), "detail": str(detail)[:50],
+                    "ms": float(node.get("timing") or 0) * 1000, "rows": node.get("intermediate_rows")})
         for kid in node.get("children", []):
             walk(kid)
 
-    walk(profile)
-    total = profile.get("latency") or sum(o["ms"] for o in ops) / 1000
+    for root in profile.get("operator", []):
+        walk(root)
+    total = sum(o["ms"] for o in ops)
     for op in ops:
-        op["share"] = op["ms"] / (total * 1000) if total else None
+        op["share"] = op["ms"] / total if total else None
     return sorted(ops, key=lambda o: -o["ms"])[:count]
 
 
@@ -113,6 +121,8 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
                 entry.update({"pandas_runs": len(pd_times), "pandas_median_ms": median(pd_times),
                               "pandas_p95_ms": p95(pd_times)})
             results.append(entry)
+            print(f"  {st.name:<30} {authority or 'national':>8}: {rows:>7} rows, p95 {entry['p95_ms']:8.1f} ms"
+                  + (f", pandas {entry['pandas_p95_ms']:8.1f} ms" if "pandas_p95_ms" in entry else ""), flush=True)
     # Where the time goes in the slowest statements for the largest authority.
     largest = [r for r in results if r["authority"] in (authorities[0], None)]
     cur = cursor_for(snapshot)
