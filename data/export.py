@@ -38,7 +38,6 @@ from data.snapshots import EXPORT_TABLES, Snapshot, get_snapshot
 SCHEMA_VERSION = 1
 VARIANTS = ("vendor", "people")
 STATEMENTS = {table: f"export_{table.lower()}" for table in EXPORT_TABLES}
-CSV_LINE_END = "\r\n"          # RFC 4180, as Excel and the ministry's own files use
 ZIP_LEVEL = 1                  # zlib level: CSV of identity numbers gains little from higher levels
 NEUTRALISATION_RULE = ("cells and headers starting with = + - @ TAB or CR are prefixed with a single quote (')")
 
@@ -100,41 +99,23 @@ def authority_names(snapshot: Snapshot) -> dict[str, str]:
     return dict(ref.select("SEMEL_RASHUT", "SHEM_RASHUT").iter_rows())
 
 
-def iter_tables(snapshot: Snapshot, authority: str) -> Iterator[tuple[str, pl.DataFrame]]:
+def export_tables(snapshot: Snapshot, authority: str) -> dict[str, pl.DataFrame]:
     """The six tables of an authority's census in package order, every column as text, rows in feed
-    order. The queries run one table ahead on a worker thread, so DuckDB reads the next table while
-    the caller writes this one.
+    order (for the workbook; the CSV files are written by DuckDB directly, see copy_csv).
 
     Runs the named statements' own SQL (queries.sql_of) on a fresh cursor rather than queries.run, so
     national builds do not fill the page cache with whole tables; $authority is bound here exactly as
     the runner binds it.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from queries import sql_of
     from queries.engine import cursor_for
-
     cur = cursor_for(snapshot)
-
-    def query(statement: str) -> pl.DataFrame:
-        frame = cur.sql(sql_of(statement), params={"authority": str(authority)}).pl()
-        return frame.with_columns(pl.all().cast(pl.String))
-
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-query") as pool:
-            futures = [(table, pool.submit(query, statement)) for table, statement in STATEMENTS.items()]
-            try:
-                for table, future in futures:
-                    yield table, future.result()
-            finally:
-                for _, future in futures:
-                    future.cancel()
+        return {table: cur.sql(sql_of(statement), params={"authority": str(authority)}).pl()
+                .with_columns(pl.all().cast(pl.String))
+                for table, statement in STATEMENTS.items()}
     finally:
         cur.close()
-
-
-def export_tables(snapshot: Snapshot, authority: str) -> dict[str, pl.DataFrame]:
-    return dict(iter_tables(snapshot, authority))
 
 
 # ------------------------------------------------------------------------------------------- writing
@@ -155,8 +136,9 @@ def csv_sql(cur, statement: str, authority: str, variant: str) -> str:
 
 
 def copy_csv(cur, statement: str, authority: str, variant: str, path: Path) -> int:
-    """DuckDB writes one file's CSV (header, RFC 4180 quoting, CRLF, empty for missing) in parallel,
-    straight from the snapshot; returns its row count. The byte-order mark is added by the caller."""
+    """DuckDB writes one file's CSV in parallel, straight from the snapshot: header, RFC 4180 quoting,
+    CRLF line ends (as Excel and the ministry's own files), empty for missing. Returns its row count;
+    the byte-order mark is added by the caller."""
     target = str(path).replace("'", "''")
     sql = csv_sql(cur, statement, authority, variant)
     return cur.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER, NEW_LINE '\r\n')",
