@@ -352,15 +352,15 @@ def open_for_download(principal: Principal, package_id: int, purpose: str) -> by
     purpose = (purpose or "").strip()
     if not purpose:
         raise DownloadError("a download needs its purpose")
+    data = package.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != package.sha256:     # never serve a file changed since it was built
+        raise DownloadError(f"{package.path.name} does not match its recorded checksum")
     seq = audit.record("download", actor=principal.email, authority=package.authority,
                        details={"package": package.path.name, "snapshot": package.snapshot, "variant": package.variant,
                                 "sha256": package.sha256, "counts": package.counts}, reason=purpose)
     with portal_db.transaction() as con:
         con.execute("INSERT INTO downloads (package_id, actor, channel, purpose, at, audit_seq) "
                     "VALUES (?, ?, 'portal', ?, ?, ?)", (package.id, principal.email, purpose, now_iso(), seq))
-    data = package.path.read_bytes()
-    if hashlib.sha256(data).hexdigest() != package.sha256:
-        raise DownloadError(f"{package.path.name} does not match its recorded checksum")
     return data
 
 

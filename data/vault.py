@@ -278,11 +278,11 @@ def collect(principal: Principal, delivery_id: int, vault: Vault | None = None) 
     details = {"vendor_id": delivery.vendor_id, "vendor": delivery.vendor_name, "snapshot": delivery.snapshot,
                "package": delivery.receipt["file"],
                "sha256": delivery.receipt["sha256"], "counts": delivery.receipt["counts"]}
-    seq = audit.record("vault_collect", actor=principal.email, authority=delivery.authority, details=details)
     with vault.open(delivery.vendor_id, delivery.key) as f:
         data = f.read()
     if hashlib.sha256(data).hexdigest() != delivery.receipt["sha256"]:
         raise VaultError(f"{delivery.key} does not match its receipt")
+    seq = audit.record("vault_collect", actor=principal.email, authority=delivery.authority, details=details)
     with portal_db.transaction() as con:
         con.execute("INSERT INTO downloads (package_id, actor, channel, vendor_id, at, audit_seq) "
                     "VALUES (?, ?, 'vault', ?, ?, ?)", (delivery.package_id, principal.email, delivery.vendor_id,

@@ -132,3 +132,12 @@ def test_an_authority_whose_access_opened_after_the_approval_gets_its_packages_w
     while time.monotonic() < deadline and (packages.builder_running(DATE) or packages.progress(DATE)["queued"]):
         time.sleep(0.3)
     assert {p.variant for p in packages.packages_of("2610") if p.ready} == set(packages.VARIANTS)
+
+
+def test_a_stored_package_changed_since_it_was_built_is_not_served(export_records):
+    packages.approve_snapshot(DATE, by=ADMIN, background=False)
+    people_zip = packages.get_package(DATE, "5000", "people")
+    people_zip.path.write_bytes(people_zip.path.read_bytes() + b"tampered")
+    with pytest.raises(packages.DownloadError, match="checksum"):
+        packages.open_for_download(load_principal(EXPORT_MANAGERS["5000"]), people_zip.id, "placement")
+    assert ("download", "5000") not in audit_actions() and packages.downloads_of(people_zip.id) == []
