@@ -204,3 +204,48 @@ def test_an_unknown_authority_or_snapshot_is_refused_with_a_clear_error(approved
     assert "authority 99999" in capsys.readouterr().err
     assert export.main(["--authority", "5000", "--snapshot", "2020-01-01", "--out", str(tmp_path)]) == 2
     assert "no published snapshot dated 2020-01-01" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def reference_feed_store(tmp_path_factory):
+    """A feed generated from the real public reference data (localities, authorities, schools), and
+    its ingested snapshot: (feed folder, snapshot content)."""
+    from common.config import settings
+    from data import generate, ingest
+    from data.snapshots import get_snapshot
+    from tests.conftest import _reset_process_caches
+    reference = settings().reference_dir
+    if not (reference / "cbs_localities_2021.csv").exists():
+        pytest.skip(f"the public reference data is not beside the checkout ({reference})")
+    feed = tmp_path_factory.mktemp("reference-feed") / "feed"
+    assert generate.main(["--out", str(feed), "--reference", str(reference), "--students", "6000",
+                          "--date", DATE, "--seed", "11"]) == 0
+    home = tmp_path_factory.mktemp("reference-home") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIFKAD_HOME", str(home))
+        _reset_process_caches()
+        assert ingest.main([str(feed), "--date", DATE]) == 0
+        content = get_snapshot(DATE).path
+    _reset_process_caches()
+    return feed, content
+
+
+def test_packages_of_real_authorities_hold_exactly_the_scope_rule(mifkad_home, reference_feed_store, tmp_path):
+    feed, content = reference_feed_store
+    (mifkad_home / "snapshots").mkdir()
+    (mifkad_home / "snapshots" / DATE).symlink_to(content)
+    approve(DATE, by="admin@education.gov.il")
+    rashuyot = read_feed(feed, "RASHUYOT")
+    talmidim = read_feed(feed, "TALMIDIM")
+    by_size = (talmidim.join(rashuyot, left_on="SEMEL_YISHUV_TAL", right_on="SEMEL_YISHUV")
+               .group_by("SEMEL_RASHUT").len().sort(["len", "SEMEL_RASHUT"], descending=True)["SEMEL_RASHUT"])
+    regional = rashuyot.filter(pl.col("SUG_RASHUT") == "3")["SEMEL_RASHUT"].unique().sort()
+    chosen = list(dict.fromkeys([*by_size[:4], *regional[:2], *by_size[-2:]]))
+    assert len(chosen) >= 6
+    for authority in chosen:
+        tables, _, _ = read_package(build(tmp_path / authority, authority))
+        expected = expected_package(feed, authority)
+        for table in EXPORT_TABLES:
+            got, want = tables[table], expected[table]
+            assert set(got.select(KEYS[table]).rows()) == set(want.select(KEYS[table]).rows()), (authority, table)
+            assert as_rows(got, want.columns) == as_rows(want, want.columns), (authority, table)
