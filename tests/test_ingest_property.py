@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -142,20 +143,22 @@ cell = st.text(alphabet=st.sampled_from(list('ab,"\n\r xא1')), max_size=12)
 @given(rows=st.lists(st.lists(cell, min_size=3, max_size=3), min_size=1, max_size=40),
        chunk=st.integers(64, 400), crlf=st.booleans())
 def test_the_scan_finds_the_records_and_lines_the_csv_module_finds(rows, chunk, crlf, tmp_path_factory, monkeypatch):
+    if not crlf:
+        # With LF line ends the csv module leaves a CR unquoted, and then reads it as a line end itself.
+        rows = [[c.replace("\r", "r") for c in r] for r in rows]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n" if crlf else "\n").writerows([["A", "B", "C"]] + rows)
     data = buf.getvalue().encode("utf-8")
-    # Carriage returns inside quoted cells are legal; outside them csv writes none.
     path = tmp_path_factory.mktemp("scan") / "f.csv"
     path.write_bytes(data)
     monkeypatch.setattr(scanmod, "CHUNK", chunk)
     monkeypatch.setattr(scanmod, "MAX_RECORD", 10_000)
     sc = scanmod.scan(path)
     expected = _records_by_csv_module(data)[1:]
-    bare_cr_rows = {i for i, r in enumerate(rows) if any("\r" in c and "\r\n" not in c for c in r)}
-    if bare_cr_rows:
-        return                     # a lone CR is damage by this scan's rule; the csv module accepts it
-    assert [d.kind for d in sc.damaged] == []
+    # A lone CR (not before LF) is damage by this scan's rule, even quoted; the csv module accepts it.
+    bare = {i for i, r in enumerate(rows) if any(re.search("\r(?!\n)", c) for c in r)}
+    assert [(d.line, d.kind) for d in sc.damaged] == [(expected[i][0], "bare_cr") for i in sorted(bare)]
+    expected = [e for i, e in enumerate(expected) if i not in bare]
     assert sc.lines.tolist() == [line for line, _ in expected]
     for (start, end), (_line, fields) in zip(zip(sc.starts, sc.ends), expected):
         record = data[start:end].decode("utf-8")

@@ -55,11 +55,12 @@ class Checker:
             con.execute(f"CREATE OR REPLACE VIEW raw_{prefix.lower()} AS SELECT * FROM read_parquet({lit(path)})")
 
     # -- plumbing ---------------------------------------------------------------------------------
-    def add(self, prefix: str, code: str, field: str | None, select: str) -> None:
-        """select yields (_line, value, ref); each row becomes one issue. Checks of one layer are sent
-        together as one statement (DuckDB plans it once, and runs the parts in parallel)."""
+    def add(self, prefix: str, code: str | None, field: str | None, select: str) -> None:
+        """select yields (_line, value, ref), and a `code` column when code is None; each row becomes
+        one issue. Checks of one layer are sent together as one statement (DuckDB plans it once, and
+        runs the parts in parallel)."""
         self.pending.append(f"SELECT {lit(prefix)}, _line, {lit(field) if field else 'NULL'}, "
-                            f"{lit(code)}, value, ref FROM ({select})")
+                            f"{lit(code) if code else 'code'}, value, ref FROM ({select})")
 
     def flush(self) -> None:
         if self.pending:
@@ -252,20 +253,16 @@ class Checker:
     def gormey_kesher(self) -> None:
         p = "GORMEY_KESHER"
         raw = "pre_gormey_kesher"
-        self.con.execute("CREATE OR REPLACE TEMP TABLE students_all AS SELECT DISTINCT SUG_ZEHUT, MISPAR_ZEHUT "
-                         "FROM raw_talmidim")
-        self.con.execute("CREATE OR REPLACE TEMP TABLE students_acc AS SELECT DISTINCT SUG_ZEHUT, MISPAR_ZEHUT "
-                         "FROM acc_talmidim")
-        student = "coalesce(SUG_ZEHUT_TALMID, '') || '/' || coalesce(MISPAR_ZEHUT_TALMID, '')"
-        self.add(p, "E505", "MISPAR_ZEHUT_TALMID",
-                 f"SELECT _line, {student} AS value, NULL AS ref FROM {raw} r WHERE MISPAR_ZEHUT_TALMID IS NOT NULL "
-                 f"AND NOT EXISTS (SELECT 1 FROM students_all s WHERE s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID "
-                 f"AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID)")
-        self.add(p, "E506", "MISPAR_ZEHUT_TALMID",
-                 f"SELECT _line, {student} AS value, NULL AS ref FROM {raw} r WHERE "
-                 f"EXISTS (SELECT 1 FROM students_all s WHERE s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID "
-                 f"AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID) AND NOT EXISTS (SELECT 1 FROM students_acc s "
-                 f"WHERE s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID)")
+        # Every student of TALMIDIM, and whether any of their rows was accepted: one join tells an
+        # unknown student (E505) from one whose rows were all rejected (E506).
+        self.con.execute("CREATE OR REPLACE TEMP TABLE students_seen AS SELECT r.SUG_ZEHUT, r.MISPAR_ZEHUT, "
+                         "bool_or(j._line IS NULL) AS accepted FROM raw_talmidim r "
+                         "LEFT JOIN rej_talmidim j ON j._line = r._line GROUP BY ALL")
+        self.add(p, None, "MISPAR_ZEHUT_TALMID",
+                 f"SELECT r._line, coalesce(r.SUG_ZEHUT_TALMID, '') || '/' || r.MISPAR_ZEHUT_TALMID AS value, "
+                 f"NULL AS ref, CASE WHEN s.accepted IS NULL THEN 'E505' ELSE 'E506' END AS code FROM {raw} r "
+                 f"LEFT JOIN students_seen s ON s.SUG_ZEHUT = r.SUG_ZEHUT_TALMID AND s.MISPAR_ZEHUT = r.MISPAR_ZEHUT_TALMID "
+                 f"WHERE s.accepted IS NULL OR NOT s.accepted")
         pre = self._freeze_pre(p)
         self.duplicate_key(p, pre, TABLES[p].key, field="MISPAR_ZEHUT_GOREM_KESHER")
         pre = self._freeze_pre(p)
@@ -286,18 +283,14 @@ class Checker:
     def pirtey_kesher(self) -> None:
         p = "PIRTEY_KESHER"
         raw = "pre_pirtey_kesher"
-        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_all AS SELECT DISTINCT SUG_ZEHUT_GOREM_KESHER AS s, "
-                         "MISPAR_ZEHUT_GOREM_KESHER AS n FROM raw_gormey_kesher")
-        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_acc AS SELECT DISTINCT SUG_ZEHUT_GOREM_KESHER AS s, "
-                         "MISPAR_ZEHUT_GOREM_KESHER AS n FROM acc_gormey_kesher")
-        person = "coalesce(SUG_ZEHUT, '') || '/' || coalesce(MISPAR_ZEHUT, '')"
-        self.add(p, "E507", "MISPAR_ZEHUT",
-                 f"SELECT _line, {person} AS value, NULL AS ref FROM {raw} r WHERE MISPAR_ZEHUT IS NOT NULL "
-                 f"AND NOT EXISTS (SELECT 1 FROM contacts_all c WHERE c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT)")
-        self.add(p, "E508", "MISPAR_ZEHUT",
-                 f"SELECT _line, {person} AS value, NULL AS ref FROM {raw} r WHERE "
-                 f"EXISTS (SELECT 1 FROM contacts_all c WHERE c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT) "
-                 f"AND NOT EXISTS (SELECT 1 FROM contacts_acc c WHERE c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT)")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_seen AS SELECT r.SUG_ZEHUT_GOREM_KESHER AS s, "
+                         "r.MISPAR_ZEHUT_GOREM_KESHER AS n, bool_or(j._line IS NULL) AS accepted "
+                         "FROM raw_gormey_kesher r LEFT JOIN rej_gormey_kesher j ON j._line = r._line GROUP BY ALL")
+        self.add(p, None, "MISPAR_ZEHUT",
+                 f"SELECT r._line, coalesce(r.SUG_ZEHUT, '') || '/' || r.MISPAR_ZEHUT AS value, NULL AS ref, "
+                 f"CASE WHEN c.accepted IS NULL THEN 'E507' ELSE 'E508' END AS code FROM {raw} r "
+                 f"LEFT JOIN contacts_seen c ON c.s = r.SUG_ZEHUT AND c.n = r.MISPAR_ZEHUT "
+                 f"WHERE c.accepted IS NULL OR NOT c.accepted")
         pre = self._freeze_pre(p)
         self.duplicate_key(p, pre, TABLES[p].key, field="MISPAR_ZEHUT")
 

@@ -128,7 +128,8 @@ class _Universe:
 
 
 def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int | None, first_line: int,
-                starts_out: list, ends_out: list, lines_out: list, damaged: list) -> tuple[int, int]:
+                starts_out: list, ends_out: list, lines_out: list, damaged: list,
+                lone_cr_out: list) -> tuple[int, int]:
     """Scan bytes [base, end); returns (offset where the next chunk starts, its first line number)."""
     b = np.frombuffer(buf, dtype=np.uint8, count=end - base, offset=base)
     n = len(b)
@@ -234,8 +235,10 @@ def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int | None, first_
                               int(un.nfields[stop])))
         line = ll + 1
     if line >= nlines:
+        lone_cr_out.append(base + cr)
         return end, first_line + nlines
     # Lines from `line` on form a record the chunk cuts: the next chunk starts there (parity resets).
+    lone_cr_out.append(base + cr[cr < line_starts[line]])
     return base + int(line_starts[line]), first_line + line
 
 
@@ -247,19 +250,19 @@ def scan(path: Path, encoding: str = "utf-8", count_fields: bool = True) -> Scan
     header, header_end, has_bom = read_header(path, encoding)
     names = [h.replace("\ufeff", "") for h in header]
     mm, size = _open(path)
-    starts, ends, lines, damaged = [], [], [], []
+    starts, ends, lines, damaged, lone_cr = [], [], [], [], []
     ncols = len(names) if count_fields else None
     try:
         pos, line = header_end, 2
         while mm is not None and pos < size:
             end = min(size, pos + CHUNK)
             final = end == size
-            new_pos, new_line = _scan_chunk(mm, pos, end, final, ncols, line, starts, ends, lines, damaged)
+            new_pos, new_line = _scan_chunk(mm, pos, end, final, ncols, line, starts, ends, lines, damaged, lone_cr)
             if new_pos == pos and not final:
                 # One record longer than a chunk: widen until it ends (it is damage beyond MAX_RECORD).
                 end = min(size, pos + 2 * CHUNK + MAX_RECORD)
                 new_pos, new_line = _scan_chunk(mm, pos, end, end == size, ncols, line,
-                                                starts, ends, lines, damaged)
+                                                starts, ends, lines, damaged, lone_cr)
                 if new_pos == pos:
                     raise ValueError(f"{path.name}: cannot find the end of the record on line {line}")
             pos, line = new_pos, new_line
@@ -267,4 +270,10 @@ def scan(path: Path, encoding: str = "utf-8", count_fields: bool = True) -> Scan
         if mm is not None:
             mm.close()
     cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
-    return Scan(names, header_end, has_bom, cat(starts), cat(ends), cat(lines), damaged, size)
+    starts_a, lines_a, crs = cat(starts), cat(lines), cat(lone_cr)
+    if len(crs):
+        # An editor breaks the line at a lone CR too: lines after one count it (such records are damage).
+        lines_a = lines_a + np.searchsorted(crs, starts_a)
+        for d in damaged:
+            d.line += int(np.searchsorted(crs, d.start))
+    return Scan(names, header_end, has_bom, starts_a, cat(ends), lines_a, damaged, size)
