@@ -195,7 +195,8 @@ def test_each_damaged_row_is_rejected_alone_and_kept_byte_for_byte(name, lenient
     result = ingest.ingest(folder, FEED_DATE)
     assert result.exit_code == 0, result.report.get("refusal")
     assert errors_and_warnings(result) == {("PIRTEY_KESHER", code, 3, None)}
-    assert published_lines("PIRTEY_KESHER") == [2, 4, 5, 6]
+    # An editor breaks the line at a lone CR too, so the lines after it are one further down.
+    assert published_lines("PIRTEY_KESHER") == ([2, 5, 6, 7] if code == "E106" else [2, 4, 5, 6])
     assert_counts_add_up(result)
     rejected = (get_snapshot(FEED_DATE).path / "rejected" / path.name).read_bytes().split(b"\n")
     assert rejected[1] == damaged
