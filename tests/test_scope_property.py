@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -64,7 +63,7 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-@dataclass
+@dataclass(repr=False)
 class AuthorityScope:
     """Who and what may appear for one authority. `students` over-approximates where the spec leaves
     a choice open (two rows updated on the same day with different residences): a row of a student
@@ -76,8 +75,11 @@ class AuthorityScope:
     contacts: set = field(default_factory=set)            # contact persons linked to those students
     row_institutions: set = field(default_factory=set)    # institutions on those students' rows
 
+    def __repr__(self):    # failing examples print the world: keep it short
+        return f"AuthorityScope({len(self.students)} students, {len(self.institutions)} institutions)"
 
-@dataclass
+
+@dataclass(repr=False)
 class Feed:
     authorities: list[str]
     scopes: dict[str, AuthorityScope]
@@ -86,6 +88,9 @@ class Feed:
     localities: list[str]
     tracks: list[str]
     first_names: list[str]
+
+    def __repr__(self):
+        return f"Feed(authorities={self.authorities}, {len(self.all_students)} students)"
 
 
 def _compulsory(row: dict) -> bool:
@@ -164,11 +169,21 @@ ID_STUDENT = ("SUG_ZEHUT", "MISPAR_ZEHUT")
 SALT = "property-test-salt"
 
 
-def _ref(key: tuple) -> str:
-    return hashlib.md5((SALT + key[0] + ":" + key[1]).encode()).hexdigest()
+def student_refs(snapshot, authorities: list[str]) -> dict[str, tuple]:
+    """STUDENT_REF -> (SUG_ZEHUT, MISPAR_ZEHUT) for every student of every authority, as the students
+    list hands them out (with this test's salt): the pool of references to open, in scope or not."""
+    import queries
+    st_list = queries.statements()["students_list"]
+    refs = {}
+    for authority in authorities:
+        params = {p: None for p in statement_params(st_list)}
+        params.update(salt=SALT, limit=1_000_000, offset=0, descending=False, sort="id")
+        df = queries.run("students_list", queries.Scope(snapshot=snapshot, authority=authority, personal=True), **params)
+        refs.update({r: (s, n) for r, s, n in df.select("STUDENT_REF", "SUG_ZEHUT", "MISPAR_ZEHUT").iter_rows()})
+    return refs
 
 
-def check_in_scope(name: str, df, scope: AuthorityScope, authority: str) -> None:
+def check_in_scope(name: str, df, scope: AuthorityScope, authority: str, refs: dict | None = None) -> None:
     """Every identity, institution and reference in the result belongs to the authority's scope."""
     cols = set(df.columns)
     where = f"{name} for authority {authority}"
@@ -190,9 +205,8 @@ def check_in_scope(name: str, df, scope: AuthorityScope, authority: str) -> None
         allowed = scope.institutions | scope.row_institutions
         bad = [m for m in df["SEMEL_MOSAD"].unique().to_list() if m is not None and m not in allowed]
         assert not bad, f"{where}: institutions outside the scope: {bad[:3]}"
-    if "STUDENT_REF" in cols:
-        refs = {_ref(k) for k in scope.students}
-        bad = [r for r in df["STUDENT_REF"].unique().to_list() if r is not None and r not in refs]
+    if "STUDENT_REF" in cols and refs is not None:
+        bad = [r for r in df["STUDENT_REF"].unique().to_list() if r is not None and refs.get(r) not in scope.students]
         assert not bad, f"{where}: student references outside the scope: {bad[:3]}"
 
 
@@ -212,7 +226,7 @@ def check_masked(name: str, df, all_ids: set[str]) -> None:
 
 # ---------------------------------------------------------------- filling statement parameters
 
-def param_strategies(feed: Feed) -> dict:
+def param_strategies(feed: Feed, refs: dict) -> dict:
     some_students = sorted(feed.all_students)
     ids = st.sampled_from(some_students).map(lambda k: k[1])
     return {
@@ -234,7 +248,7 @@ def param_strategies(feed: Feed) -> dict:
         "problem": st.none() | st.sampled_from(["no_contact", "no_phone", "not_agreeing", "invalid_phone",
                                                  "invalid_email", "missing_details"]),
         # References of any student of the feed: one of another authority must open nothing.
-        "ref": st.sampled_from(some_students).map(_ref),
+        "ref": st.sampled_from(sorted(refs) or ["0"]),
     }
 
 
@@ -369,11 +383,12 @@ def _reset_records() -> None:
 
 @pytest.fixture
 def world(published_snapshot, small_feed):
-    return published_snapshot, feed_model(small_feed, published_snapshot)
+    feed = feed_model(small_feed, published_snapshot)
+    return published_snapshot, feed, student_refs(published_snapshot, feed.authorities)
 
 
 def test_the_feed_has_students_crossing_authority_lines(world):
-    _, feed = world
+    _, feed, _ = world
     placed_elsewhere = [k for a, s in feed.scopes.items() for k in s.students
                         if any(k in o.students for b, o in feed.scopes.items() if b != a)]
     assert len(feed.authorities) >= 2 and placed_elsewhere, "the property needs students in two authorities' census"
@@ -381,7 +396,7 @@ def test_the_feed_has_students_crossing_authority_lines(world):
 
 def test_the_census_table_is_the_spec_rule(world):
     from queries.engine import cursor_for
-    snapshot, feed = world
+    snapshot, feed, refs = world
     cur = cursor_for(snapshot)
     try:
         census = cur.sql("SELECT SEMEL_RASHUT, SUG_ZEHUT, MISPAR_ZEHUT FROM census").fetchall()
@@ -399,8 +414,8 @@ def test_the_census_table_is_the_spec_rule(world):
 def test_every_authority_statement_can_be_run_by_the_property(world):
     """A new statement with a parameter nobody here knows how to fill would go unchecked: fail instead."""
     import queries
-    snapshot, feed = world
-    known = set(param_strategies(feed))
+    snapshot, feed, refs = world
+    known = set(param_strategies(feed, refs))
     unknown = {n: sorted(statement_params(queries.statements()[n]) - known) for n in authority_statements()}
     assert not {n: p for n, p in unknown.items() if p}, "add these parameters to param_strategies"
 
@@ -411,11 +426,11 @@ def test_every_authority_statement_can_be_run_by_the_property(world):
 def test_no_path_shows_a_person_anything_outside_their_scope(world, data):
     import queries
     from pages.context import PageContext
-    snapshot, feed = world
+    snapshot, feed, refs = world
     _reset_records()
     model = Model()
     draw_operations(data, feed.authorities, model)
-    fills = param_strategies(feed)
+    fills = param_strategies(feed, refs)
     # One set of filters per statement and example, shared by every person and authority in it.
     params_of = {name: {p: data.draw(fills[p], label=f"{name}.{p}") for p in statement_params(queries.statements()[name])}
                  for name in authority_statements()}
@@ -442,7 +457,7 @@ def test_no_path_shows_a_person_anything_outside_their_scope(world, data):
                 shown = queries.run(name, page_scope, **params)
                 real = queries.run(name, truth, **params)
                 assert shown.height == real.height, name
-                check_in_scope(name, real, scope, authority)
+                check_in_scope(name, real, scope, authority, refs)
                 if not page_scope.personal:
                     check_masked(name, shown, all_ids)
             if Action.DOWNLOAD_EXPORT in expected[authority]:
