@@ -7,6 +7,7 @@ Layout under MIFKAD_HOME/snapshots/:
                                  exactly as received, dates as YYYY-MM-DD, plus _line (source line)
         derived/STUDENTS.parquet one row per student (residence, active placement, compulsory age)
         derived/CENSUS.parquet   one row per (authority, student) in that authority's census
+        derived/CONTACTS.parquet one row per (authority, contact link) of those students, with details
         report.json              the ingest report
         rejected/                rejected rows, byte for byte, one file per feed file
 A reader resolves the symlink once and reads only the directory it points to, so it never sees half a
@@ -23,7 +24,7 @@ from common.config import settings
 
 FEED_TABLES = ("TALMIDIM", "GORMEY_KESHER", "PIRTEY_KESHER", "MOSDOT", "KITOT", "MEGAMOT", "RASHUYOT")
 EXPORT_TABLES = ("TALMIDIM", "GORMEY_KESHER", "PIRTEY_KESHER", "MOSDOT", "KITOT", "MEGAMOT")
-DERIVED_TABLES = ("STUDENTS", "CENSUS")
+DERIVED_TABLES = ("STUDENTS", "CENSUS", "CONTACTS")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -25,7 +25,8 @@ from queries.engine import cursor_for
 from queries.masking import mask_personal
 
 SQL_DIR = Path(__file__).parent
-_CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census)\b", re.I)
+_CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census|contacts)\b",
+                            re.I)
 _HEADER = re.compile(r"^--\s*(name|scope|doc):\s*(.+?)\s*$")
 
 

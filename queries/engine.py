@@ -36,7 +36,8 @@ def create_views(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, schema: str
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     tables = [(t, snapshot.feed(t)) for t in FEED_TABLES]
     if derived:
-        tables += [(t, snapshot.derived(t)) for t in DERIVED_TABLES]
+        # a snapshot published before a derived table existed lacks its file: no view, rather than none at all
+        tables += [(t, snapshot.derived(t)) for t in DERIVED_TABLES if snapshot.derived(t).exists()]
     for table, path in tables:
         literal = str(path).replace("'", "''")
         con.execute(f'CREATE OR REPLACE VIEW "{schema}".{table.lower()} AS SELECT * FROM read_parquet(\'{literal}\')')
