@@ -17,11 +17,10 @@ WITH inst AS (
     WHERE r.SEMEL_RASHUT = $authority
 ),
 placed AS (
-    SELECT s.SEMEL_MOSAD, count(*) AS STUDENTS, count(*) FILTER (c.IS_RESIDENT) AS RESIDENTS
+    SELECT c.SEMEL_MOSAD, count(*) AS STUDENTS, count(*) FILTER (c.IS_RESIDENT) AS RESIDENTS
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
-    GROUP BY s.SEMEL_MOSAD
+    GROUP BY c.SEMEL_MOSAD
 ),
 classes AS (
     SELECT k.SEMEL_MOSAD, count(*) AS CLASSES FROM kitot k

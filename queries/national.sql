@@ -14,10 +14,9 @@ cen AS (
            count(*)                                                         AS STUDENTS,
            count(*) FILTER (c.IS_RESIDENT)                                  AS RESIDENTS,
            count(*) FILTER (c.IS_PLACED AND NOT c.IS_RESIDENT)              AS INCOMING,
-           count(*) FILTER (c.IS_RESIDENT AND s.PLACED AND NOT c.IS_PLACED) AS STUDYING_ELSEWHERE,
-           count(*) FILTER (c.IS_RESIDENT AND NOT s.PLACED)                 AS UNPLACED_RESIDENTS
+           count(*) FILTER (c.IS_RESIDENT AND c.PLACED AND NOT c.IS_PLACED) AS STUDYING_ELSEWHERE,
+           count(*) FILTER (c.IS_RESIDENT AND NOT c.PLACED)                 AS UNPLACED_RESIDENTS
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     GROUP BY c.SEMEL_RASHUT
 ),
 inst AS (

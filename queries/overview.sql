@@ -1,6 +1,6 @@
 -- The overview page: headline numbers and the charts' counts for one authority.
--- A's students are reached only through census (filtered by $authority first, then joined to
--- students on the key); A's institutions and classes only through rashuyot -> mosdot.
+-- A's students are reached only through census filtered by $authority (its rows carry the
+-- student's derived columns); A's institutions and classes only through rashuyot -> mosdot.
 -- Groups of A's students (census rows):
 --   residents            IS_RESIDENT
 --   incoming             IS_PLACED and not IS_RESIDENT (placed in A's institution, living elsewhere)
@@ -12,9 +12,8 @@
 -- doc: One row: A's students, residents, incoming, residents studying elsewhere, unplaced residents,
 --      institutions and classes.
 WITH a AS (
-    SELECT c.IS_RESIDENT, c.IS_PLACED, s.PLACED
+    SELECT c.IS_RESIDENT, c.IS_PLACED, c.PLACED
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     WHERE c.SEMEL_RASHUT = $authority
 ),
 inst AS (
@@ -35,15 +34,14 @@ FROM (SELECT count(*)                                                AS STUDENTS
 -- scope: authority
 -- doc: A's placed students by grade of their active placement: residents studying in A, incoming,
 --      and residents studying elsewhere.
-SELECT s.SHICHVA,
+SELECT c.SHICHVA,
        count(*) FILTER (c.IS_RESIDENT AND c.IS_PLACED)     AS RESIDENTS_HERE,
        count(*) FILTER (c.IS_PLACED AND NOT c.IS_RESIDENT) AS INCOMING,
        count(*) FILTER (NOT c.IS_PLACED)                   AS STUDYING_ELSEWHERE
 FROM census c
-JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
-WHERE c.SEMEL_RASHUT = $authority AND s.PLACED
-GROUP BY s.SHICHVA
-ORDER BY s.SHICHVA NULLS LAST
+WHERE c.SEMEL_RASHUT = $authority AND c.PLACED
+GROUP BY c.SHICHVA
+ORDER BY c.SHICHVA NULLS LAST
 
 -- name: overview_by_supervision
 -- scope: authority
@@ -56,11 +54,10 @@ WITH inst AS (
     WHERE m.SEMEL_YISHUV IN (SELECT SEMEL_YISHUV FROM rashuyot WHERE SEMEL_RASHUT = $authority)
 ),
 placed AS (
-    SELECT s.SEMEL_MOSAD, count(*) AS N
+    SELECT c.SEMEL_MOSAD, count(*) AS N
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
-    GROUP BY s.SEMEL_MOSAD
+    GROUP BY c.SEMEL_MOSAD
 )
 SELECT i.SUG_PIKUACH_TEUR, i.MIGZAR_TEUR,
        coalesce(sum(p.N), 0)::BIGINT AS STUDENTS,
@@ -78,13 +75,12 @@ WITH inst AS (
     WHERE m.SEMEL_YISHUV IN (SELECT SEMEL_YISHUV FROM rashuyot WHERE SEMEL_RASHUT = $authority)
 ),
 placed AS (
-    SELECT s.SEMEL_MOSAD,
+    SELECT c.SEMEL_MOSAD,
            count(*) FILTER (c.IS_RESIDENT)     AS RESIDENTS,
            count(*) FILTER (NOT c.IS_RESIDENT) AS INCOMING
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
-    GROUP BY s.SEMEL_MOSAD
+    GROUP BY c.SEMEL_MOSAD
 )
 SELECT i.SEMEL_MOSAD, i.SHEM_MOSAD,
        coalesce(p.RESIDENTS, 0) + coalesce(p.INCOMING, 0) AS STUDENTS,
@@ -97,12 +93,11 @@ ORDER BY STUDENTS DESC, i.SHEM_MOSAD COLLATE he, i.SEMEL_MOSAD
 -- scope: authority
 -- doc: Unplaced residents of compulsory age by residence locality and age (in the year the school
 --      year starts: SHNAT_LIMUDIM - 1 - year of birth).
-SELECT s.RES_YISHUV, r.SHEM_YISHUV,
-       s.SHNAT_LIMUDIM - 1 - year(s.TAARICH_LEDA) AS AGE,
+SELECT c.RES_YISHUV, r.SHEM_YISHUV,
+       c.SHNAT_LIMUDIM - 1 - year(c.TAARICH_LEDA) AS AGE,
        count(*) AS STUDENTS
 FROM census c
-JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
-LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = s.RES_YISHUV
-WHERE c.SEMEL_RASHUT = $authority AND c.IS_RESIDENT AND NOT s.PLACED
-GROUP BY s.RES_YISHUV, r.SHEM_YISHUV, AGE
+LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = c.RES_YISHUV
+WHERE c.SEMEL_RASHUT = $authority AND c.IS_RESIDENT AND NOT c.PLACED
+GROUP BY c.RES_YISHUV, r.SHEM_YISHUV, AGE
 ORDER BY SHEM_YISHUV COLLATE he, AGE

@@ -1,9 +1,10 @@
 -- The students page: A's students, one row each, with filters, search, sorting and paging; one
 -- student's record, placements and contacts; and the unplaced residents to act on.
--- Every statement starts from census filtered by $authority and joins on the student's key.
+-- Every statement starts from census filtered by $authority (one row per student of A, with the
+-- student's derived columns) and reaches other tables by the student's key.
 -- Personal columns keep their feed names (the runner masks them by name unless the scope allows).
--- STUDENT_REF is md5 of a per-process secret ($salt) and the key: rows can be opened without
--- shipping the identity number, and the ref cannot be turned back into one.
+-- STUDENT_REF is a hash of a per-process secret ($salt) and the student's key: a row can be opened
+-- again without the identity number (which may come masked), and the ref alone does not reveal it.
 -- Name search: both sides lower-cased, niqqud and cantillation removed, final letters made regular
 -- (so "כהן", "כהנ" and "כֹּהֵן" match), spaces collapsed.
 
@@ -14,15 +15,14 @@
 --      name search, identity number (exact, also without leading zeros). Sorted by $sort
 --      (name|institution|grade|locality|birth|id) in Hebrew order; TOTAL_ROWS counts all matches.
 WITH a AS (
-    SELECT s.SUG_ZEHUT, s.MISPAR_ZEHUT, s.SHEM_PRATI, s.SHEM_MISHPACHA, s.CODE_MIN, s.TAARICH_LEDA,
-           s.LAST_STATUS, s.RES_YISHUV, s.PLACED, s.SEMEL_MOSAD, s.SHICHVA, s.MAKBILA,
-           s.SEMEL_MEGAMA_MOSAD, c.IS_RESIDENT,
+    SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.CODE_MIN, c.TAARICH_LEDA,
+           c.LAST_STATUS, c.RES_YISHUV, c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, c.SEMEL_MEGAMA_MOSAD,
            CASE WHEN c.IS_PLACED AND c.IS_RESIDENT THEN 'here'
                 WHEN c.IS_PLACED THEN 'incoming'
-                WHEN s.PLACED THEN 'elsewhere'
-                ELSE 'unplaced' END AS RELATION
+                WHEN c.PLACED THEN 'elsewhere'
+                ELSE 'unplaced' END AS RELATION,
+           c.IS_RESIDENT
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     WHERE c.SEMEL_RASHUT = $authority
 ),
 q AS (
@@ -31,7 +31,7 @@ q AS (
                'ךםןףץ', 'כמנפצ') AS NEEDLE
 ),
 f AS (
-    SELECT a.*, m.SHEM_MOSAD, r.SHEM_YISHUV
+    SELECT a.*
     FROM a
     CROSS JOIN q
     -- the names, normalised like the needle; computed only when searching by name
@@ -43,8 +43,6 @@ f AS (
                    '[\x{0591}-\x{05BD}\x{05BF}\x{05C1}\x{05C2}\x{05C4}\x{05C5}\x{05C7}]', '', 'g'), '\s+', ' ', 'g'),
                    'ךםןףץ', 'כמנפצ') END AS LAST
     ) n
-    LEFT JOIN mosdot m   ON m.SEMEL_MOSAD = a.SEMEL_MOSAD
-    LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = a.RES_YISHUV
     WHERE ($mosad IS NULL OR a.SEMEL_MOSAD = $mosad)
       AND ($shichva IS NULL OR a.SHICHVA = $shichva)
       AND ($makbila IS NULL OR a.MAKBILA = $makbila)
@@ -58,29 +56,48 @@ f AS (
       AND (q.NEEDLE IS NULL
            OR contains(n.FIRST || ' ' || n.LAST, q.NEEDLE) OR contains(n.LAST || ' ' || n.FIRST, q.NEEDLE))
 ),
-keyed AS (
-    SELECT f.*,
-           CASE $sort
-               WHEN 'name'        THEN f.SHEM_MISHPACHA || ' ' || f.SHEM_PRATI
-               WHEN 'institution' THEN f.SHEM_MOSAD || ' ' || lpad(f.SHICHVA::VARCHAR, 2, '0')
-                                       || lpad(f.MAKBILA::VARCHAR, 3, '0')
-               WHEN 'grade'       THEN lpad(f.SHICHVA::VARCHAR, 2, '0') || lpad(f.MAKBILA::VARCHAR, 3, '0')
-               WHEN 'locality'    THEN f.SHEM_YISHUV
-               WHEN 'birth'       THEN strftime(f.TAARICH_LEDA, '%Y-%m-%d')
-               ELSE f.SUG_ZEHUT || lpad(f.MISPAR_ZEHUT, 12, '0')
-           END AS SORT_KEY,
-           count(*) OVER () AS TOTAL_ROWS
+-- Hebrew order is taken once over the distinct names (small) and students are sorted by rank:
+-- collating every student's name on each page view cost most of this statement's time.
+inst AS (
+    SELECT SEMEL_MOSAD, row_number() OVER (ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD) AS RANK FROM mosdot
+),
+loc AS (
+    SELECT SEMEL_YISHUV, row_number() OVER (ORDER BY SHEM_YISHUV COLLATE he, SEMEL_YISHUV) AS RANK FROM rashuyot
+),
+surnames AS (
+    SELECT SHEM_MISHPACHA, row_number() OVER (ORDER BY SHEM_MISHPACHA COLLATE he, SHEM_MISHPACHA) AS RANK
+    FROM (SELECT DISTINCT SHEM_MISHPACHA FROM census WHERE SEMEL_RASHUT = $authority AND $sort = 'name')
+),
+firsts AS (
+    SELECT SHEM_PRATI, row_number() OVER (ORDER BY SHEM_PRATI COLLATE he, SHEM_PRATI) AS RANK
+    FROM (SELECT DISTINCT SHEM_PRATI FROM census WHERE SEMEL_RASHUT = $authority AND $sort = 'name')
+),
+page AS (
+    SELECT f.*, count(*) OVER () AS TOTAL_ROWS,
+           (CASE $sort WHEN 'name' THEN sn.RANK * 10000000 + fn.RANK
+                       WHEN 'institution' THEN i.RANK * 1000000 + f.SHICHVA * 1000 + f.MAKBILA
+                       WHEN 'grade' THEN f.SHICHVA * 1000 + f.MAKBILA
+                       WHEN 'locality' THEN l.RANK
+                       WHEN 'birth' THEN date_diff('day', DATE '1900-01-01', f.TAARICH_LEDA) END)
+               * (CASE WHEN $descending THEN -1 ELSE 1 END) AS K_NUMBER,
+           CASE WHEN $sort = 'id' AND $descending THEN f.SUG_ZEHUT || ':' || f.MISPAR_ZEHUT END AS K_ID_DOWN
     FROM f
+    LEFT JOIN inst i ON i.SEMEL_MOSAD = f.SEMEL_MOSAD
+    LEFT JOIN loc l ON l.SEMEL_YISHUV = f.RES_YISHUV
+    LEFT JOIN surnames sn ON sn.SHEM_MISHPACHA = f.SHEM_MISHPACHA
+    LEFT JOIN firsts fn ON fn.SHEM_PRATI = f.SHEM_PRATI
+    ORDER BY K_NUMBER ASC NULLS LAST, K_ID_DOWN DESC NULLS LAST, f.SUG_ZEHUT, f.MISPAR_ZEHUT
+    LIMIT $limit OFFSET $offset
 )
-SELECT md5($salt || k.SUG_ZEHUT || ':' || k.MISPAR_ZEHUT) AS STUDENT_REF,
-       k.SUG_ZEHUT, k.MISPAR_ZEHUT, k.SHEM_PRATI, k.SHEM_MISHPACHA, k.TAARICH_LEDA, k.CODE_MIN,
-       k.SEMEL_MOSAD, k.SHEM_MOSAD, k.SHICHVA, k.MAKBILA, k.SEMEL_MEGAMA_MOSAD, k.LAST_STATUS,
-       k.RES_YISHUV, k.SHEM_YISHUV, k.RELATION, k.TOTAL_ROWS
-FROM keyed k
-ORDER BY CASE WHEN NOT $descending THEN k.SORT_KEY END COLLATE he ASC NULLS LAST,
-         CASE WHEN $descending THEN k.SORT_KEY END COLLATE he DESC NULLS LAST,
-         k.SUG_ZEHUT, k.MISPAR_ZEHUT
-LIMIT $limit OFFSET $offset
+SELECT hash($salt, p.SUG_ZEHUT, p.MISPAR_ZEHUT)::VARCHAR AS STUDENT_REF,
+       p.SUG_ZEHUT, p.MISPAR_ZEHUT, p.SHEM_PRATI, p.SHEM_MISHPACHA, p.TAARICH_LEDA, p.CODE_MIN,
+       p.SEMEL_MOSAD, m.SHEM_MOSAD, p.SHICHVA, p.MAKBILA, p.SEMEL_MEGAMA_MOSAD, p.LAST_STATUS,
+       p.RES_YISHUV, r.SHEM_YISHUV, p.RELATION, p.TOTAL_ROWS
+FROM page p
+LEFT JOIN mosdot m   ON m.SEMEL_MOSAD = p.SEMEL_MOSAD
+LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = p.RES_YISHUV
+-- the page again in its order (a join does not keep it); a page is at most $limit rows
+ORDER BY p.K_NUMBER ASC NULLS LAST, p.K_ID_DOWN DESC NULLS LAST, p.SUG_ZEHUT, p.MISPAR_ZEHUT
 
 -- name: students_filter_options
 -- scope: authority
@@ -88,10 +105,9 @@ LIMIT $limit OFFSET $offset
 --      students are placed, A's own institutions first), grade, class (per institution), track (per
 --      institution), status, locality (of residence).
 WITH a AS (
-    SELECT s.SEMEL_MOSAD, s.SHICHVA, s.MAKBILA, s.SEMEL_MEGAMA_MOSAD, s.LAST_STATUS, s.RES_YISHUV,
+    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, c.SEMEL_MEGAMA_MOSAD, c.LAST_STATUS, c.RES_YISHUV,
            c.IS_PLACED
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
     WHERE c.SEMEL_RASHUT = $authority
 ),
 opts AS (
@@ -125,32 +141,17 @@ ORDER BY KIND, RANK, LABEL COLLATE he NULLS LAST,
 
 -- name: student_record
 -- scope: authority
--- doc: One of A's students by STUDENT_REF: the derived row, and the address of their most recently
---      updated TALMIDIM row (as in derive_students).
-WITH k AS (
-    SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.IS_RESIDENT, c.IS_PLACED
-    FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
-),
-latest AS (
-    SELECT t.SUG_ZEHUT, t.MISPAR_ZEHUT, t.SEMEL_RECHOV_TAL, t.MISPAR_BAYIT_TAL, t.MISPAR_DIRA_TAL, t.MIKUD_7_TAL,
-           t.TAARICH_IDKUN_RESHUMA
-    FROM talmidim t SEMI JOIN k ON k.SUG_ZEHUT = t.SUG_ZEHUT AND k.MISPAR_ZEHUT = t.MISPAR_ZEHUT
-    QUALIFY row_number() OVER (PARTITION BY t.SUG_ZEHUT, t.MISPAR_ZEHUT
-                               ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST,
-                                        (t.CODE_STATUS_RISHUM_TA = '3' AND t.TAARICH_AZIVA IS NULL) DESC,
-                                        t._line DESC) = 1
-)
-SELECT s.SUG_ZEHUT, s.MISPAR_ZEHUT, s.SHEM_PRATI, s.SHEM_MISHPACHA, s.CODE_MIN, s.TAARICH_LEDA,
-       s.SHNAT_LIMUDIM, s.LAST_STATUS, s.RES_YISHUV, r.SHEM_YISHUV,
-       l.SEMEL_RECHOV_TAL, l.MISPAR_BAYIT_TAL, l.MISPAR_DIRA_TAL, l.MIKUD_7_TAL, l.TAARICH_IDKUN_RESHUMA,
-       s.PLACED, s.ACTIVE_PLACEMENTS, s.SEMEL_MOSAD, m.SHEM_MOSAD, s.SHICHVA, s.MAKBILA, s.SEMEL_MEGAMA_MOSAD,
-       k.IS_RESIDENT, k.IS_PLACED
-FROM k
-JOIN students s ON s.SUG_ZEHUT = k.SUG_ZEHUT AND s.MISPAR_ZEHUT = k.MISPAR_ZEHUT
-LEFT JOIN latest l ON l.SUG_ZEHUT = k.SUG_ZEHUT AND l.MISPAR_ZEHUT = k.MISPAR_ZEHUT
-LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = s.RES_YISHUV
-LEFT JOIN mosdot m ON m.SEMEL_MOSAD = s.SEMEL_MOSAD
+-- doc: One of A's students by STUDENT_REF: the census row, with the address of the most recently
+--      updated TALMIDIM row (as derive_students chose it).
+SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.CODE_MIN, c.TAARICH_LEDA,
+       c.SHNAT_LIMUDIM, c.LAST_STATUS, c.RES_YISHUV, r.SHEM_YISHUV,
+       c.SEMEL_RECHOV_TAL, c.MISPAR_BAYIT_TAL, c.MISPAR_DIRA_TAL, c.MIKUD_7_TAL, c.TAARICH_IDKUN_RESHUMA,
+       c.PLACED, c.ACTIVE_PLACEMENTS, c.SEMEL_MOSAD, m.SHEM_MOSAD, c.SHICHVA, c.MAKBILA, c.SEMEL_MEGAMA_MOSAD,
+       c.IS_RESIDENT, c.IS_PLACED
+FROM census c
+LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = c.RES_YISHUV
+LEFT JOIN mosdot m ON m.SEMEL_MOSAD = c.SEMEL_MOSAD
+WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR = $ref
 
 -- name: student_placements
 -- scope: authority
@@ -158,7 +159,7 @@ LEFT JOIN mosdot m ON m.SEMEL_MOSAD = s.SEMEL_MOSAD
 WITH k AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT
     FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
+    WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR = $ref
 )
 SELECT t.SHNAT_LIMUDIM, t.SEMEL_MOSAD, m.SHEM_MOSAD, TRY_CAST(t.SHICHVA AS INTEGER) AS SHICHVA,
        TRY_CAST(t.MAKBILA AS INTEGER) AS MAKBILA, t.SEMEL_MEGAMA_MOSAD,
@@ -173,71 +174,60 @@ ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST, t._line DESC
 -- name: student_contacts
 -- scope: authority
 -- doc: The contact persons of one of A's students (by STUDENT_REF): the link (GORMEY_KESHER) and the
---      person's details (PIRTEY_KESHER), active links first.
-WITH k AS (
-    SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT
-    FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
+--      person's details (PIRTEY_KESHER), from contacts filtered by the authority; active links first.
+--      The key is found in census first: contacts are sorted by student, so only its rows are read.
+WITH s AS (
+    SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT FROM census c
+    WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR = $ref
 )
-SELECT g.SUG_ZEHUT_GOREM_KESHER, g.MISPAR_ZEHUT_GOREM_KESHER, g.SHEM_PRATI_GOREM_KESHER,
-       g.SHEM_MISHPACHA_GOREM_KESHER, TRY_CAST(g.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
-       g.HAIM_MESHALEM_GOREM_KESHER, g.LEKABEL_MEIDA,
-       TRY_CAST(g.TAARICH_HATCHALA_GOREM_KESHER AS DATE) AS TAARICH_HATCHALA_GOREM_KESHER,
-       TRY_CAST(g.TAARICH_SIYUM_GOREM_KESHER AS DATE) AS TAARICH_SIYUM_GOREM_KESHER,
-       g.TAARICH_SIYUM_GOREM_KESHER IS NULL AS ACTIVE,
-       p.KIDOMET_NAYAD, p.MISPAR_NAYAD, p.KIDOMET_TEL_BAIT, p.MISPAR_TEL_BAIT, p.EMAIL_RASHI,
-       p.SEMEL_YISHUV, r.SHEM_YISHUV, p.SEMEL_RECHOV, p.SHEM_RECHOV, p.MISPAR_BAYIT, p.KNISA, p.MISPAR_DIRA,
-       p.MIKUD, p.TEVAT_DOAR
-FROM gormey_kesher g
-SEMI JOIN k ON k.SUG_ZEHUT = g.SUG_ZEHUT_TALMID AND k.MISPAR_ZEHUT = g.MISPAR_ZEHUT_TALMID
-LEFT JOIN pirtey_kesher p ON p.SUG_ZEHUT = g.SUG_ZEHUT_GOREM_KESHER AND p.MISPAR_ZEHUT = g.MISPAR_ZEHUT_GOREM_KESHER
-LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = p.SEMEL_YISHUV
-ORDER BY ACTIVE DESC, CODE_SUG_KIRVA_GOREM_KESHER NULLS LAST, g._line
+SELECT k.SUG_ZEHUT_GOREM_KESHER, k.MISPAR_ZEHUT_GOREM_KESHER, k.SHEM_PRATI_GOREM_KESHER,
+       k.SHEM_MISHPACHA_GOREM_KESHER, TRY_CAST(k.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
+       k.HAIM_MESHALEM_GOREM_KESHER, k.LEKABEL_MEIDA,
+       TRY_CAST(k.TAARICH_HATCHALA_GOREM_KESHER AS DATE) AS TAARICH_HATCHALA_GOREM_KESHER,
+       TRY_CAST(k.TAARICH_SIYUM_GOREM_KESHER AS DATE) AS TAARICH_SIYUM_GOREM_KESHER,
+       k.TAARICH_SIYUM_GOREM_KESHER IS NULL AS ACTIVE,
+       k.KIDOMET_NAYAD, k.MISPAR_NAYAD, k.KIDOMET_TEL_BAIT, k.MISPAR_TEL_BAIT, k.EMAIL_RASHI,
+       k.SEMEL_YISHUV, r.SHEM_YISHUV, k.SEMEL_RECHOV, k.SHEM_RECHOV, k.MISPAR_BAYIT, k.KNISA, k.MISPAR_DIRA,
+       k.MIKUD, k.TEVAT_DOAR
+FROM contacts k
+JOIN s ON s.SUG_ZEHUT = k.SUG_ZEHUT_TALMID AND s.MISPAR_ZEHUT = k.MISPAR_ZEHUT_TALMID
+LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = k.SEMEL_YISHUV
+WHERE k.SEMEL_RASHUT = $authority
+ORDER BY ACTIVE DESC, CODE_SUG_KIRVA_GOREM_KESHER NULLS LAST, k.LINE
 
 -- name: unplaced_residents
 -- scope: authority
 -- doc: A's residents of compulsory age with no active placement, ready to act on: their address
---      (most recently updated TALMIDIM row), and one active contact (the one agreeing to receive
---      information and with a mobile number first), optionally in one locality; paged.
+--      (of the most recently updated TALMIDIM row), and one active contact (the one agreeing to
+--      receive information and with a mobile number first), optionally in one locality; paged.
 WITH u AS (
-    SELECT s.SUG_ZEHUT, s.MISPAR_ZEHUT, s.SHEM_PRATI, s.SHEM_MISHPACHA, s.TAARICH_LEDA, s.SHNAT_LIMUDIM,
-           s.LAST_STATUS, s.RES_YISHUV
+    SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.TAARICH_LEDA, c.SHNAT_LIMUDIM,
+           c.LAST_STATUS, c.RES_YISHUV, c.SEMEL_RECHOV_TAL, c.MISPAR_BAYIT_TAL, c.MISPAR_DIRA_TAL, c.MIKUD_7_TAL
     FROM census c
-    JOIN students s ON s.SUG_ZEHUT = c.SUG_ZEHUT AND s.MISPAR_ZEHUT = c.MISPAR_ZEHUT
-    WHERE c.SEMEL_RASHUT = $authority AND c.IS_RESIDENT AND NOT s.PLACED
-      AND ($res_yishuv IS NULL OR s.RES_YISHUV = $res_yishuv)
-),
-latest AS (
-    SELECT t.SUG_ZEHUT, t.MISPAR_ZEHUT, t.SEMEL_RECHOV_TAL, t.MISPAR_BAYIT_TAL, t.MISPAR_DIRA_TAL, t.MIKUD_7_TAL
-    FROM talmidim t SEMI JOIN u ON u.SUG_ZEHUT = t.SUG_ZEHUT AND u.MISPAR_ZEHUT = t.MISPAR_ZEHUT
-    QUALIFY row_number() OVER (PARTITION BY t.SUG_ZEHUT, t.MISPAR_ZEHUT
-                               ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST,
-                                        (t.CODE_STATUS_RISHUM_TA = '3' AND t.TAARICH_AZIVA IS NULL) DESC,
-                                        t._line DESC) = 1
+    WHERE c.SEMEL_RASHUT = $authority AND c.IS_RESIDENT AND NOT c.PLACED
+      AND ($res_yishuv IS NULL OR c.RES_YISHUV = $res_yishuv)
 ),
 contact AS (
-    SELECT g.SUG_ZEHUT_TALMID, g.MISPAR_ZEHUT_TALMID, g.SHEM_PRATI_GOREM_KESHER, g.SHEM_MISHPACHA_GOREM_KESHER,
-           TRY_CAST(g.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
-           p.KIDOMET_NAYAD, p.MISPAR_NAYAD, p.KIDOMET_TEL_BAIT, p.MISPAR_TEL_BAIT, p.EMAIL_RASHI,
-           count(*) OVER (PARTITION BY g.SUG_ZEHUT_TALMID, g.MISPAR_ZEHUT_TALMID) AS CONTACTS
-    FROM gormey_kesher g
-    SEMI JOIN u ON u.SUG_ZEHUT = g.SUG_ZEHUT_TALMID AND u.MISPAR_ZEHUT = g.MISPAR_ZEHUT_TALMID
-    LEFT JOIN pirtey_kesher p ON p.SUG_ZEHUT = g.SUG_ZEHUT_GOREM_KESHER AND p.MISPAR_ZEHUT = g.MISPAR_ZEHUT_GOREM_KESHER
-    WHERE g.TAARICH_SIYUM_GOREM_KESHER IS NULL
-    QUALIFY row_number() OVER (PARTITION BY g.SUG_ZEHUT_TALMID, g.MISPAR_ZEHUT_TALMID
-                               ORDER BY (g.LEKABEL_MEIDA = '1') DESC NULLS LAST,
-                                        (p.MISPAR_NAYAD IS NOT NULL) DESC, g._line) = 1
+    SELECT k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID, k.SHEM_PRATI_GOREM_KESHER, k.SHEM_MISHPACHA_GOREM_KESHER,
+           TRY_CAST(k.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
+           k.KIDOMET_NAYAD, k.MISPAR_NAYAD, k.KIDOMET_TEL_BAIT, k.MISPAR_TEL_BAIT, k.EMAIL_RASHI,
+           count(*) OVER (PARTITION BY k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID) AS CONTACTS
+    FROM contacts k
+    SEMI JOIN u ON u.SUG_ZEHUT = k.SUG_ZEHUT_TALMID AND u.MISPAR_ZEHUT = k.MISPAR_ZEHUT_TALMID
+    WHERE k.SEMEL_RASHUT = $authority AND k.TAARICH_SIYUM_GOREM_KESHER IS NULL
+    QUALIFY row_number() OVER (PARTITION BY k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID
+                               ORDER BY (k.LEKABEL_MEIDA = '1') DESC NULLS LAST,
+                                        (k.MISPAR_NAYAD IS NOT NULL) DESC, k.LINE) = 1
 )
-SELECT md5($salt || u.SUG_ZEHUT || ':' || u.MISPAR_ZEHUT) AS STUDENT_REF,
+SELECT hash($salt, u.SUG_ZEHUT, u.MISPAR_ZEHUT)::VARCHAR AS STUDENT_REF,
        u.SUG_ZEHUT, u.MISPAR_ZEHUT, u.SHEM_PRATI, u.SHEM_MISHPACHA, u.TAARICH_LEDA,
        u.SHNAT_LIMUDIM - 1 - year(u.TAARICH_LEDA) AS AGE, u.LAST_STATUS,
-       u.RES_YISHUV, r.SHEM_YISHUV, l.SEMEL_RECHOV_TAL, l.MISPAR_BAYIT_TAL, l.MISPAR_DIRA_TAL, l.MIKUD_7_TAL,
+       u.RES_YISHUV, r.SHEM_YISHUV, u.SEMEL_RECHOV_TAL, u.MISPAR_BAYIT_TAL, u.MISPAR_DIRA_TAL, u.MIKUD_7_TAL,
        coalesce(ct.CONTACTS, 0) AS CONTACTS, ct.SHEM_PRATI_GOREM_KESHER, ct.SHEM_MISHPACHA_GOREM_KESHER,
        ct.CODE_SUG_KIRVA_GOREM_KESHER, ct.KIDOMET_NAYAD, ct.MISPAR_NAYAD, ct.KIDOMET_TEL_BAIT, ct.MISPAR_TEL_BAIT,
        ct.EMAIL_RASHI,
        count(*) OVER () AS TOTAL_ROWS
 FROM u
-LEFT JOIN latest l   ON l.SUG_ZEHUT = u.SUG_ZEHUT AND l.MISPAR_ZEHUT = u.MISPAR_ZEHUT
 LEFT JOIN contact ct ON ct.SUG_ZEHUT_TALMID = u.SUG_ZEHUT AND ct.MISPAR_ZEHUT_TALMID = u.MISPAR_ZEHUT
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = u.RES_YISHUV
 ORDER BY r.SHEM_YISHUV COLLATE he NULLS LAST, u.TAARICH_LEDA, u.SUG_ZEHUT, u.MISPAR_ZEHUT
