@@ -1,12 +1,12 @@
 """In chromium, through the real login provider: Tel Aviv-Yafo's roster manager signs in, sees her
-authority's overview numbers and opens the students page."""
+authority's overview numbers and opens the students page, whose table offers no download of its own."""
 from __future__ import annotations
 
 import duckdb
 from playwright.sync_api import expect
 
 from common.i18n import fmt_int
-from tests.e2e.helpers import login, open_page, page_text, screenshot
+from tests.e2e.helpers import login, open_page, page_text, screenshot, toolbar_buttons
 
 TLV = "5000"
 
@@ -44,3 +44,8 @@ def test_roster_manager_signs_in_and_sees_her_authoritys_census(e2e_stack, conte
     # The pager counts every student of the census; the manager sees personal details (no masked note).
     assert f"מתוך {fmt_int(counts['students'])}" in page_text(page)
     screenshot(page, "students-tlv-manager")
+
+    # Tables have no download of their own (client.disableDataExport): data leaves only audited.
+    labels = toolbar_buttons(page)
+    assert "Search" in labels                                               # the toolbar is there ...
+    assert not [label for label in labels if "download" in label.lower()]  # ... without a download
