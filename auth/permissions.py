@@ -34,6 +34,10 @@ AUTHORITY_ACTIONS = frozenset({
     Action.DELEGATE, Action.GRANT_POA, Action.VIEW_AUDIT,
 })
 
+# Children's rows, personal details and the package that holds them: never for ministry staff, even
+# if someone appointed or granted them in an authority (the table below says why).
+CHILDRENS_DETAILS = frozenset({Action.VIEW_ROWS, Action.VIEW_PERSONAL, Action.DOWNLOAD_EXPORT})
+
 # What a roster manager may hand on to a colleague (never more than they hold themselves).
 DELEGABLE = (Action.VIEW_AGGREGATES, Action.VIEW_ROWS, Action.VIEW_PERSONAL, Action.DOWNLOAD_EXPORT)
 
@@ -100,6 +104,8 @@ def allowed(principal: Principal, action: Action, authority: str | None = None) 
     if not principal.email:
         return False
     action = Action(action)
+    if action in CHILDRENS_DETAILS and principal.ministry:
+        return False
     if action in AUTHORITY_ACTIONS:
         if authority is None:
             return any(action in acts for acts in principal.authority_actions.values())

@@ -253,3 +253,16 @@ def test_configured_ministry_admins_become_ministry_staff(mifkad_home, monkeypat
     records.ensure_configured_admins()
     assert load_principal("deputy@education.gov.il").ministry
     assert not load_principal("admin@education.gov.il").ministry
+
+
+def test_ministry_staff_appointed_or_granted_in_an_authority_still_see_no_childrens_details(two_authorities):
+    from auth.permissions import allowed
+    records.appoint_ministry_staff("staff@education.gov.il", by="operator:test")
+    records.appoint_roster_manager(TLV, "staff@education.gov.il", by="operator:test")
+    records.create_grant(load_principal(OTHER_MANAGER), REGION, "staff@education.gov.il",
+                         ["view_aggregates", "view_rows", "view_personal"])
+    staff = load_principal("staff@education.gov.il")
+    for authority in (TLV, REGION):
+        assert allowed(staff, Action.VIEW_AGGREGATES, authority)
+        assert not any(allowed(staff, a, authority) for a in (Action.VIEW_ROWS, Action.VIEW_PERSONAL,
+                                                               Action.DOWNLOAD_EXPORT))
