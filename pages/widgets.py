@@ -21,7 +21,7 @@ from auth.permissions import Action, allowed
 from common.i18n import GRADE_NAMES_HE, fmt_date, fmt_int, tr
 from queries import Scope
 
-# STUDENT_REF = hash(SALT, key) in SQL: rows can be opened and joined across snapshots without
+# STUDENT_REF = md5(SALT || key) in SQL: rows can be opened and joined across snapshots without
 # sending identity numbers to the browser. New per process; refs are never stored.
 SALT = secrets.token_hex(16)
 

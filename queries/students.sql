@@ -3,8 +3,9 @@
 -- Every statement starts from census filtered by $authority (one row per student of A, with the
 -- student's derived columns) and reaches other tables by the student's key.
 -- Personal columns keep their feed names (the runner masks them by name unless the scope allows).
--- STUDENT_REF is a hash of a per-process secret ($salt) and the student's key: a row can be opened
--- again without the identity number (which may come masked), and the ref alone does not reveal it.
+-- STUDENT_REF = md5($salt || SUG_ZEHUT || ':' || MISPAR_ZEHUT), the salt a per-process secret: a row
+-- can be opened again without the identity number (which may come masked), the ref alone does not
+-- reveal it, and it is the same outside DuckDB (hashlib), as the benchmark's pandas versions need.
 -- Name search: both sides lower-cased, niqqud and cantillation removed, final letters made regular
 -- (so "כהן", "כהנ" and "כֹּהֵן" match), spaces collapsed.
 
@@ -89,7 +90,7 @@ page AS (
     ORDER BY K_NUMBER ASC NULLS LAST, K_ID_DOWN DESC NULLS LAST, f.SUG_ZEHUT, f.MISPAR_ZEHUT
     LIMIT $limit OFFSET $offset
 )
-SELECT hash($salt, p.SUG_ZEHUT, p.MISPAR_ZEHUT)::VARCHAR AS STUDENT_REF,
+SELECT md5($salt || p.SUG_ZEHUT || ':' || p.MISPAR_ZEHUT) AS STUDENT_REF,
        p.SUG_ZEHUT, p.MISPAR_ZEHUT, p.SHEM_PRATI, p.SHEM_MISHPACHA, p.TAARICH_LEDA, p.CODE_MIN,
        p.SEMEL_MOSAD, m.SHEM_MOSAD, p.SHICHVA, p.MAKBILA, p.SEMEL_MEGAMA_MOSAD, p.LAST_STATUS,
        p.RES_YISHUV, r.SHEM_YISHUV, p.RELATION, p.TOTAL_ROWS
@@ -151,7 +152,7 @@ SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.CODE_MIN, 
 FROM census c
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = c.RES_YISHUV
 LEFT JOIN mosdot m ON m.SEMEL_MOSAD = c.SEMEL_MOSAD
-WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR = $ref
+WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
 
 -- name: student_placements
 -- scope: authority
@@ -159,7 +160,7 @@ WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::
 WITH k AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT
     FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR = $ref
+    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
 )
 SELECT t.SHNAT_LIMUDIM, t.SEMEL_MOSAD, m.SHEM_MOSAD, TRY_CAST(t.SHICHVA AS INTEGER) AS SHICHVA,
        TRY_CAST(t.MAKBILA AS INTEGER) AS MAKBILA, t.SEMEL_MEGAMA_MOSAD,
@@ -178,7 +179,7 @@ ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST, t._line DESC
 --      The key is found in census first: contacts are sorted by student, so only its rows are read.
 WITH s AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR = $ref
+    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
 )
 SELECT k.SUG_ZEHUT_GOREM_KESHER, k.MISPAR_ZEHUT_GOREM_KESHER, k.SHEM_PRATI_GOREM_KESHER,
        k.SHEM_MISHPACHA_GOREM_KESHER, TRY_CAST(k.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
@@ -219,7 +220,7 @@ contact AS (
                                ORDER BY (k.LEKABEL_MEIDA = '1') DESC NULLS LAST,
                                         (k.MISPAR_NAYAD IS NOT NULL) DESC, k.LINE) = 1
 )
-SELECT hash($salt, u.SUG_ZEHUT, u.MISPAR_ZEHUT)::VARCHAR AS STUDENT_REF,
+SELECT md5($salt || u.SUG_ZEHUT || ':' || u.MISPAR_ZEHUT) AS STUDENT_REF,
        u.SUG_ZEHUT, u.MISPAR_ZEHUT, u.SHEM_PRATI, u.SHEM_MISHPACHA, u.TAARICH_LEDA,
        u.SHNAT_LIMUDIM - 1 - year(u.TAARICH_LEDA) AS AGE, u.LAST_STATUS,
        u.RES_YISHUV, r.SHEM_YISHUV, u.SEMEL_RECHOV_TAL, u.MISPAR_BAYIT_TAL, u.MISPAR_DIRA_TAL, u.MIKUD_7_TAL,
