@@ -125,7 +125,7 @@ def csv_text(prefix: str, rows: list[dict], *, columns: list[str] | None = None,
 
 def write_feed(folder: Path, tables: dict[str, list[dict]] | None = None, *, encoding: str = "utf-8",
                bom: bool = False, dmy: bool = False, shuffle: bool = False, extra: dict[str, str] | None = None,
-               date: str = FEED_DATE) -> Path:
+               crlf: bool = False, date: str = FEED_DATE) -> Path:
     """Write the seven files as <PREFIX>_<date>.csv. extra: {prefix: column} adds a column whose
     value is 'x<line>' on every row."""
     tables = tables if tables is not None else valid_feed()
@@ -138,7 +138,7 @@ def write_feed(folder: Path, tables: dict[str, list[dict]] | None = None, *, enc
             columns.append(extra[prefix])
         if shuffle:
             rng.shuffle(columns)
-        text = csv_text(prefix, rows, columns=columns, dmy=dmy)
+        text = csv_text(prefix, rows, columns=columns, dmy=dmy, line_end="\r\n" if crlf else "\n")
         data = text.encode(encoding)
         (folder / f"{prefix}_{date}.csv").write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return folder

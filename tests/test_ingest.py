@@ -59,10 +59,11 @@ def test_the_snapshot_keeps_every_field_as_text_with_its_source_line(mifkad_home
     assert (snap.path / "report.json").exists()
 
 
-@pytest.mark.parametrize("variant", ["windows_1255", "utf8_bom", "dd_mm_yyyy", "shuffled_columns"])
+@pytest.mark.parametrize("variant", ["windows_1255", "utf8_bom", "dd_mm_yyyy", "shuffled_columns", "crlf_line_ends"])
 def test_real_file_variations_publish_the_same_content(variant, mifkad_home, tmp_path):
     options = {"windows_1255": dict(encoding="cp1255"), "utf8_bom": dict(bom=True),
-               "dd_mm_yyyy": dict(dmy=True), "shuffled_columns": dict(shuffle=True)}[variant]
+               "dd_mm_yyyy": dict(dmy=True), "shuffled_columns": dict(shuffle=True),
+               "crlf_line_ends": dict(crlf=True)}[variant]
     assert ingest.ingest(write_feed(tmp_path / "plain"), "2026-11-30").exit_code == 0
     result = ingest.ingest(write_feed(tmp_path / variant, **options), FEED_DATE)
     assert result.exit_code == 0, result.report.get("refusal")
@@ -88,6 +89,22 @@ def test_header_names_match_without_case_spaces_or_bom(mifkad_home, tmp_path):
     result = ingest.ingest(folder, FEED_DATE)
     assert result.exit_code == 0 and result.report["issues_total"] == 0
     assert feed_rows(get_snapshot(FEED_DATE), "KITOT", "ID_KITA")[0] == ("100001",)
+
+
+def test_mixed_line_ends_and_a_trailing_comma_in_the_header_still_publish(mifkad_home, tmp_path):
+    folder = write_feed(tmp_path / "feed")
+    path = file_of(folder, "PIRTEY_KESHER")
+    lines = path.read_bytes().split(b"\n")
+    lines[2] += b"\r"                                        # one CRLF among LF line ends
+    path.write_bytes(b"\n".join(lines))
+    path = file_of(folder, "KITOT")
+    path.write_bytes(b"\n".join(line + b"," if line else line for line in path.read_bytes().split(b"\n")))
+    result = ingest.ingest(folder, FEED_DATE)
+    assert result.exit_code == 0, result.report.get("refusal")
+    assert {(i["code"], i["prefix"], i["field"]) for i in result.report["issues"]} == {("W704", "KITOT", "UNNAMED_14")}
+    snap = get_snapshot(FEED_DATE)
+    assert feed_rows(snap, "PIRTEY_KESHER", "TAARICH_IDKUN, _line")[1] == ("2025-11-24", 3)
+    assert feed_rows(snap, "KITOT", "UNNAMED_14")[0] == (None,)
 
 
 def test_the_same_date_is_refused_without_replace_and_replaced_with_it(mifkad_home, tmp_path):

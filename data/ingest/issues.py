@@ -33,6 +33,7 @@ _ALL = [
               "Rejection rate {value} is above the threshold {ref}: the whole feed is refused"),
     IssueType("E008", "feed", "קובץ UTF-8 פגום: בית שלא ניתן לפענח במיקום {ref}",
               "Damaged UTF-8 file: undecodable byte at offset {ref}"),
+    IssueType("E009", "feed", "לא ניתן לקרוא את הקובץ כ-CSV: {ref}", "The file cannot be read as CSV: {ref}"),
     # Damaged rows: the record itself cannot be read as fields.
     IssueType("E101", "error", "מספר שדות שגוי: נמצאו {value}, צפויים {ref}", "Wrong number of fields: found {value}, expected {ref}"),
     IssueType("E102", "error", "מירכאות שנפתחו ולא נסגרו", "A quoted field is opened and never closed"),

@@ -117,7 +117,8 @@ def _has_non_ascii(data: bytes) -> bool:
 
 def header_columns(prefix: str, names: list[str], table: Table) -> tuple[list[str], list[FeedIssue]]:
     """Normalised header names; feed-level issues for duplicates and missing required columns."""
-    norm = [normalise_header(n) for n in names]
+    # An empty header cell (a trailing comma, say) still heads a column: it is kept under a made-up name.
+    norm = [normalise_header(n) or f"UNNAMED_{i + 1}" for i, n in enumerate(names)]
     issues = []
     for name, count in Counter(norm).items():
         if count > 1:
@@ -144,8 +145,23 @@ def _date_expr(col: str) -> str:
             f"ELSE {col} END")
 
 
-def _write_clean(path: Path, sc: Scan, encoding: str, out: Path) -> None:
-    """The header and every good record, in UTF-8: damaged records and blank lines left out."""
+def _record_end_crs(path: Path, sc: Scan) -> np.ndarray:
+    """Offsets of the CR of each CRLF that ends the header or a good record, when the file mixes CRLF
+    and LF endings (DuckDB's strict reader takes one kind per file); empty otherwise."""
+    if not len(sc.ends) or sc.size < 2:
+        return np.zeros(0, dtype=np.int64)
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    ends = np.concatenate(([sc.header_end], sc.ends))
+    ends = ends[(ends >= 2) & (data[np.maximum(ends - 1, 0)] == 10)]
+    crs = ends[data[ends - 2] == 13] - 2
+    del data
+    return crs if 0 < len(crs) < len(ends) else np.zeros(0, dtype=np.int64)
+
+
+def _write_clean(path: Path, sc: Scan, encoding: str, out: Path, drop: np.ndarray | None = None) -> None:
+    """The header and every good record, in UTF-8: damaged records and blank lines left out, and the
+    bytes at offsets `drop` (line-ending CRs of a mixed file) left out."""
+    drop = np.zeros(0, dtype=np.int64) if drop is None else drop
     cuts = sorted((d.start, d.end) for d in sc.damaged)
     spans, pos = [], sc.header_end
     for start, end in cuts:
@@ -155,17 +171,23 @@ def _write_clean(path: Path, sc: Scan, encoding: str, out: Path) -> None:
     if pos < sc.size:
         spans.append((pos, sc.size))
     with open(path, "rb") as src, open(out, "wb") as dst:
+        def put(at: int, piece: bytes) -> None:
+            lo, hi = np.searchsorted(drop, [at, at + len(piece)])
+            if hi > lo:
+                piece = np.delete(np.frombuffer(piece, dtype=np.uint8), drop[lo:hi] - at).tobytes()
+            dst.write(piece.decode(encoding).encode("utf-8") if encoding != "utf-8" else piece)
+
         head = src.read(sc.header_end)
-        if head.startswith(BOM):
-            head = head[3:]
-        dst.write(head.decode(encoding).encode("utf-8") if encoding != "utf-8" else head)
+        skip = 3 if head.startswith(BOM) else 0
+        put(skip, head[skip:])
         for start, end in spans:
             src.seek(start)
-            left = end - start
+            at, left = start, end - start
             while left > 0:
                 piece = src.read(min(left, DECODE_CHUNK))
+                put(at, piece)
+                at += len(piece)
                 left -= len(piece)
-                dst.write(piece.decode(encoding).encode("utf-8") if encoding != "utf-8" else piece)
 
 
 class _ReaderDisagrees(Exception):
@@ -198,7 +220,11 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
         _stage(con, read, norm, table, work)
     except (duckdb.Error, _ReaderDisagrees):
         read.scan = scan(path, encoding, count_fields=True)
-        _stage(con, read, norm, table, work)
+        try:
+            _stage(con, read, norm, table, work, drop=_record_end_crs(path, read.scan))
+        except (duckdb.Error, _ReaderDisagrees) as e:
+            # Nothing this pass knows explains it: refuse the file rather than guess at its rows.
+            raise FeedRefused(prefix, path.name, [FeedIssue("E009", None, ref=str(e).splitlines()[0][:300])]) from e
     sc = read.scan
     read.issues += [FeedIssue("W704", 1, field=x, value=x) for x in extras]
     read.rows_read = len(sc.lines) + sum(1 for d in sc.damaged if d.kind != "blank")
@@ -207,12 +233,13 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
     return read
 
 
-def _stage(con: duckdb.DuckDBPyConnection, read: FileRead, norm: list[str], table: Table, work: Path) -> None:
+def _stage(con: duckdb.DuckDBPyConnection, read: FileRead, norm: list[str], table: Table, work: Path,
+           drop: np.ndarray | None = None) -> None:
     sc, prefix = read.scan, read.prefix
     source = read.path
-    if sc.damaged or read.encoding != "utf-8":
+    if sc.damaged or read.encoding != "utf-8" or (drop is not None and len(drop)):
         source = work / f"{prefix}.clean.csv"
-        _write_clean(read.path, sc, read.encoding, source)
+        _write_clean(read.path, sc, read.encoding, source, drop)
 
     position = {n: i for i, n in enumerate(norm)}
     date_fields = {f.name for f in table.fields if f.kind == "date"}
