@@ -38,6 +38,7 @@ TEXT = {
     "between": {"he": "בין {before} לבין {after}", "en": "Between {before} and {after}"},
 }
 KINDS = ["arrived", "left", "institution", "grade", "class"]
+SHOWN = ["CHANGE", "MISPAR_ZEHUT", "FULL_NAME", "SHEM_MOSAD_BEFORE", "KITA_BEFORE", "SHEM_MOSAD_AFTER", "KITA_AFTER"]
 COLUMNS = ["CHANGE", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SHEM_MOSAD_BEFORE", "SHEM_MOSAD_AFTER",
            "SHICHVA_BEFORE", "SHICHVA_AFTER", "MAKBILA_BEFORE", "MAKBILA_AFTER"]
 SUMMARY_COLUMNS = ["CHANGE", "STUDENTS"]
@@ -149,6 +150,10 @@ def render(ctx: PageContext) -> None:
         W.no_rows(lang)
         return
     offset = W.page_offset("changes_page", filters)
-    W.show_table(named(shown.slice(offset, W.PAGE_SIZE)), COLUMNS, lang, key="changes_table")
+    page = named(shown.slice(offset, W.PAGE_SIZE))
+    page = W.with_class(W.with_class(page, lang, "SHICHVA_BEFORE", "MAKBILA_BEFORE", "KITA_BEFORE"), lang,
+                        "SHICHVA_AFTER", "MAKBILA_AFTER", "KITA_AFTER")
+    page = page.with_columns(W.joined([pl.col("SHEM_PRATI"), pl.col("SHEM_MISHPACHA")], " ").alias("FULL_NAME"))
+    W.show_table(page, SHOWN, lang, key="changes_table")
     W.pager("changes_page", shown.height, lang)
     W.export_button(ctx, "changes", filters, rows_of, COLUMNS, key="changes_export", needs=Action.VIEW_ROWS)

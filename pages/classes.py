@@ -38,6 +38,10 @@ TEXT = {
                          "Classes come from the ministry with the daily feed."},
     "unmatched": {"he": "{n} תלמידים משובצים בכיתה שאינה מופיעה בקובץ הכיתות", "en": "{n} students are placed in a class the classes file does not list"},
 }
+CLASS_SHOWN = ["SHEM_MOSAD", "KITA", "TEUR_SUG_KITA", "MIN_TALMIDIM", "MAX_TALMIDIM", "PLACED", "MISPAR_TALMIDIM",
+               "OVER_MAX", "UNDER_MIN", "DIFFERS_FROM_MINISTRY"]
+SUMMARY_SHOWN = ["SHEM_MOSAD", "SHICHVA", "CLASSES", "CAPACITY", "PLACED", "MISPAR_TALMIDIM", "OVER_MAX", "UNDER_MIN",
+                 "DIFFERS_FROM_MINISTRY"]
 CLASS_COLUMNS = ["SHEM_MOSAD", "SEMEL_MOSAD", "SHEM_KITA", "SHICHVA", "MAKBILA", "TEUR_SUG_KITA", "MIN_TALMIDIM",
                  "MAX_TALMIDIM", "PLACED", "MISPAR_TALMIDIM", "OVER_MAX", "UNDER_MIN", "DIFFERS_FROM_MINISTRY"]
 SUMMARY_COLUMNS = ["SHEM_MOSAD", "SEMEL_MOSAD", "SHICHVA", "CLASSES", "CAPACITY", "PLACED", "MISPAR_TALMIDIM",
@@ -98,7 +102,7 @@ def render(ctx: PageContext) -> None:
     if shown.is_empty():
         W.no_rows(lang)
     else:
-        W.show_table(shown, CLASS_COLUMNS, lang, key="classes_table")
+        W.show_table(W.with_class(shown, lang), CLASS_SHOWN, lang, key="classes_table")
         W.export_button(ctx, "classes", filters,
                         lambda s: select_flag(run("classes_occupancy", s, mosad=mosad, shichva=grade), show),
                         CLASS_COLUMNS, key="classes_export", needs=Action.VIEW_AGGREGATES)
@@ -109,7 +113,7 @@ def render(ctx: PageContext) -> None:
         summary = summary.filter(pl.col("SEMEL_MOSAD") == mosad)
     if grade is not None:
         summary = summary.filter(pl.col("SHICHVA") == grade)
-    W.show_table(summary, SUMMARY_COLUMNS, lang, key="classes_summary")
+    W.show_table(summary, SUMMARY_SHOWN, lang, key="classes_summary")
 
     def summary_of(s):
         out = run("classes_by_institution_grade", s)

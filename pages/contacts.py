@@ -2,6 +2,7 @@
 reachable phone, contacts who do not agree to receive information, invalid phones and e-mails."""
 from __future__ import annotations
 
+import polars as pl
 import streamlit as st
 
 from auth.permissions import Action
@@ -32,11 +33,26 @@ SUMMARY = [("NO_CONTACT", "NO_CONTACT"), ("NO_REACHABLE_PHONE", "NO_PHONE"), ("N
 PROBLEMS = [None, "no_contact", "no_phone", "not_agreeing", "invalid_phone", "invalid_email", "missing_details"]
 PROBLEM_LABEL = {"no_contact": "NO_CONTACT", "no_phone": "NO_PHONE", "not_agreeing": "NOT_AGREEING",
                  "invalid_phone": "INVALID_PHONE", "invalid_email": "INVALID_EMAIL", "missing_details": "MISSING_DETAILS"}
+SHOWN = ["MISPAR_ZEHUT", "FULL_NAME", "SHEM_MOSAD", "KITA", "CONTACT_NAME", "CODE_SUG_KIRVA_GOREM_KESHER",
+         "LEKABEL_MEIDA", "PHONE", "EMAIL_RASHI", "PROBLEMS"]
 COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SHEM_MOSAD", "SHICHVA", "MAKBILA",
            "CODE_SUG_KIRVA_GOREM_KESHER", "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER", "LEKABEL_MEIDA",
            "KIDOMET_NAYAD", "MISPAR_NAYAD", "KIDOMET_TEL_BAIT", "MISPAR_TEL_BAIT", "EMAIL_RASHI", "NO_CONTACT",
            "NO_PHONE", "NOT_AGREEING", "INVALID_PHONE", "INVALID_EMAIL", "MISSING_DETAILS"]
 ALL_ROWS = 1 << 40
+
+
+def for_screen(rows: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Names, class and phone joined, and the row's problems named in one column."""
+    flags = ["NO_CONTACT", "NO_PHONE", "NOT_AGREEING", "INVALID_PHONE", "INVALID_EMAIL", "MISSING_DETAILS"]
+    problems = [", ".join(W.label(f, lang) for f in flags if r[f]) for r in rows.select(flags).iter_rows(named=True)]
+    rows = W.with_class(rows, lang).with_columns(
+        W.joined([pl.col("SHEM_PRATI"), pl.col("SHEM_MISHPACHA")], " ").alias("FULL_NAME"),
+        W.joined([pl.col("SHEM_PRATI_GOREM_KESHER"), pl.col("SHEM_MISHPACHA_GOREM_KESHER")], " ").alias("CONTACT_NAME"),
+        pl.coalesce(W.joined([pl.col("KIDOMET_NAYAD"), pl.col("MISPAR_NAYAD")], "-"),
+                    W.joined([pl.col("KIDOMET_TEL_BAIT"), pl.col("MISPAR_TEL_BAIT")], "-")).alias("PHONE"),
+        pl.Series("PROBLEMS", problems, dtype=pl.Utf8))
+    return rows
 
 
 def render(ctx: PageContext) -> None:
@@ -67,7 +83,7 @@ def render(ctx: PageContext) -> None:
     if rows.is_empty():
         st.success(tr(TEXT, "clean", lang))
         return
-    W.show_table(rows, COLUMNS, lang, key="contacts_table")
+    W.show_table(for_screen(rows, lang), SHOWN, lang, key="contacts_table")
     W.pager("contacts_page", rows["TOTAL_ROWS"][0], lang)
     W.export_button(ctx, "contacts", filters,
                     lambda s: run("contacts_problems", s, problem=problem, salt=W.SALT, limit=ALL_ROWS, offset=0),

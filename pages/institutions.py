@@ -27,6 +27,8 @@ TEXT = {
                               "localities."},
     "grades": {"he": "שכבות", "en": "Grades"},
 }
+SHOWN = ["SHEM_MOSAD", "SHEM_YISHUV", "SUG_PIKUACH_TEUR", "MIGZAR_TEUR", "SHLAV_CHINUCH_TEUR", "MAAMAD_MISHPATI_TEUR",
+         "GRADES", "STUDENTS", "RESIDENTS", "CLASSES", "TRACKS"]
 COLUMNS = ["SHEM_MOSAD", "SEMEL_MOSAD", "SHEM_YISHUV", "SUG_PIKUACH_TEUR", "MIGZAR_TEUR", "SUG_CHINUCH_TEUR",
            "SHLAV_CHINUCH_TEUR", "MAAMAD_MISHPATI_TEUR", "ME_SHICHVA_MEUSHAR", "AD_SHICHVA_MEUSHAR", "STUDENTS",
            "RESIDENTS", "CLASSES", "TRACKS", "KTOVET_MOSAD"]
@@ -86,7 +88,9 @@ def render(ctx: PageContext) -> None:
         W.show_chart(W.plain_map(located["LONGITUDE"].to_list(), located["LATITUDE"].to_list(), text,
                                  located["STUDENTS"].to_list(), title=tr(TEXT, "map", lang), lang=lang),
                      key="institutions_map")
-    W.show_table(inst, COLUMNS, lang, key="institutions_table")
+    grades = [f"{W.grade_label(lo, lang)}–{W.grade_label(hi, lang)}" if lo is not None and hi is not None else ""
+              for lo, hi in zip(inst["ME_SHICHVA_MEUSHAR"], inst["AD_SHICHVA_MEUSHAR"])]
+    W.show_table(inst.with_columns(pl.Series("GRADES", grades)), SHOWN, lang, key="institutions_table")
     W.export_button(ctx, "institutions", filters,
                     lambda s: narrow(run("institutions_list", s), supervision, sector, legal), COLUMNS,
                     key="institutions_export", needs=Action.VIEW_AGGREGATES)

@@ -35,6 +35,19 @@ TEXT = {
     "no_unplaced": {"he": "כל התושבים בגיל חינוך חובה משובצים במוסד.", "en": "Every resident of compulsory age is placed."},
     "institutions_table": {"he": "טבלת המוסדות", "en": "Institutions table"},
     "unknown": {"he": "לא ידוע", "en": "Unknown"},
+    # short headings for the headline numbers (the charts use the full ones)
+    "m_STUDENTS": {"he": "תלמידים", "en": "Students"},
+    "m_RESIDENTS": {"he": "תושבים", "en": "Residents"},
+    "m_INCOMING": {"he": "תלמידי חוץ", "en": "Incoming"},
+    "m_STUDYING_ELSEWHERE": {"he": "לומדים מחוץ לרשות", "en": "Studying elsewhere"},
+    "m_UNPLACED_RESIDENTS": {"he": "לא משובצים", "en": "Unplaced"},
+    "m_INSTITUTIONS": {"he": "מוסדות", "en": "Institutions"},
+    "m_CLASSES": {"he": "כיתות", "en": "Classes"},
+    "help_INCOMING": {"he": "לומדים במוסדות הרשות ומתגוררים מחוצה לה", "en": "Study in the authority, live elsewhere"},
+    "help_STUDYING_ELSEWHERE": {"he": "תושבי הרשות המשובצים במוסד של רשות אחרת",
+                                "en": "Residents placed in another authority's institution"},
+    "help_UNPLACED_RESIDENTS": {"he": "תושבים בגיל חינוך חובה ללא שיבוץ פעיל",
+                                "en": "Residents of compulsory age with no active placement"},
 }
 HEADLINE = ["STUDENTS", "RESIDENTS", "INCOMING", "STUDYING_ELSEWHERE", "UNPLACED_RESIDENTS", "INSTITUTIONS", "CLASSES"]
 TOP_INSTITUTIONS = 20
@@ -72,8 +85,9 @@ def render(ctx: PageContext) -> None:
     cols = st.columns(len(HEADLINE))
     for col, key in zip(cols, HEADLINE):
         delta = None if before is None else fmt_delta(head[key] - before[key])
-        col.metric(W.label(key, lang), fmt_int(head[key]), delta=delta,
-                   delta_color="inverse" if key == "UNPLACED_RESIDENTS" else "normal")
+        col.metric(tr(TEXT, f"m_{key}", lang), fmt_int(head[key]), delta=delta,
+                   delta_color="inverse" if key == "UNPLACED_RESIDENTS" else "normal",
+                   help=tr(TEXT, f"help_{key}", lang) if f"help_{key}" in TEXT else None)
 
     if head["STUDENTS"] == 0:
         st.info(tr(TEXT, "no_students", lang))

@@ -72,12 +72,17 @@ TEXT = {
 }
 RELATIONS = [None, "resident", "here", "incoming", "elsewhere", "unplaced"]
 SORTS = ["institution", "name", "grade", "locality", "birth", "id"]
+LIST_SHOWN = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "SHEM_MOSAD", "KITA", "SEMEL_MEGAMA_MOSAD",
+              "LAST_STATUS", "SHEM_YISHUV", "RELATION"]
 LIST_COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "SHEM_MOSAD", "SHICHVA", "MAKBILA",
                 "SEMEL_MEGAMA_MOSAD", "LAST_STATUS", "SHEM_YISHUV", "RELATION"]
 UNPLACED_COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "AGE", "LAST_STATUS", "SHEM_YISHUV",
                     "SEMEL_RECHOV_TAL", "MISPAR_BAYIT_TAL", "MISPAR_DIRA_TAL", "MIKUD_7_TAL", "CONTACTS",
                     "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER", "CODE_SUG_KIRVA_GOREM_KESHER",
                     "KIDOMET_NAYAD", "MISPAR_NAYAD", "KIDOMET_TEL_BAIT", "MISPAR_TEL_BAIT", "EMAIL_RASHI"]
+# On screen the unplaced list is compact (names, address and phone joined); the export keeps each field.
+UNPLACED_SHOWN = ["MISPAR_ZEHUT", "FULL_NAME", "TAARICH_LEDA", "AGE", "SHEM_YISHUV", "ADDRESS", "CONTACTS",
+                  "CONTACT_NAME", "CODE_SUG_KIRVA_GOREM_KESHER", "PHONE", "EMAIL_RASHI"]
 PLACEMENT_COLUMNS = ["SHNAT_LIMUDIM", "SEMEL_MOSAD", "SHEM_MOSAD", "SHICHVA", "MAKBILA", "SEMEL_MEGAMA_MOSAD",
                      "CODE_STATUS_RISHUM_TA", "TAARICH_HATCHALA", "TAARICH_AZIVA", "CODE_SIBAT_AZIVA",
                      "TAARICH_IDKUN_RESHUMA"]
@@ -86,6 +91,22 @@ CONTACT_COLUMNS = ["CODE_SUG_KIRVA_GOREM_KESHER", "MISPAR_ZEHUT_GOREM_KESHER", "
                    "KIDOMET_NAYAD", "MISPAR_NAYAD", "KIDOMET_TEL_BAIT", "MISPAR_TEL_BAIT", "EMAIL_RASHI", "SHEM_YISHUV",
                    "SHEM_RECHOV", "MISPAR_BAYIT", "KNISA", "MISPAR_DIRA", "MIKUD", "TEVAT_DOAR"]
 ALL_ROWS = 1 << 40          # LIMIT for an export of every matching row
+
+
+def compact_unplaced(rows: pl.DataFrame, lang: str) -> pl.DataFrame:
+    words = {"he": ("רחוב", "בית", "דירה", "מיקוד"), "en": ("street", "house", "flat", "zip")}[lang]
+
+    def tagged(col: str, word: str) -> pl.Expr:
+        c = pl.col(col)
+        return pl.when(c == "•••").then(c).otherwise(pl.lit(word + " ") + c)
+
+    return rows.with_columns(
+        W.joined([pl.col("SHEM_PRATI"), pl.col("SHEM_MISHPACHA")], " ").alias("FULL_NAME"),
+        W.joined([tagged(c, w) for c, w in zip(("SEMEL_RECHOV_TAL", "MISPAR_BAYIT_TAL", "MISPAR_DIRA_TAL",
+                                                  "MIKUD_7_TAL"), words)], ", ").alias("ADDRESS"),
+        W.joined([pl.col("SHEM_PRATI_GOREM_KESHER"), pl.col("SHEM_MISHPACHA_GOREM_KESHER")], " ").alias("CONTACT_NAME"),
+        pl.coalesce(W.joined([pl.col("KIDOMET_NAYAD"), pl.col("MISPAR_NAYAD")], "-"),
+                    W.joined([pl.col("KIDOMET_TEL_BAIT"), pl.col("MISPAR_TEL_BAIT")], "-")).alias("PHONE"))
 
 
 def parse_search(text: str) -> tuple[str | None, str | None]:
@@ -210,7 +231,7 @@ def _all_students(ctx: PageContext) -> None:
         W.no_rows(lang, None if active else tr(TEXT, "empty_census", lang))
         return
     total = rows["TOTAL_ROWS"][0]
-    W.show_table(rows, LIST_COLUMNS, lang, key="students_table")
+    W.show_table(W.with_class(rows, lang), LIST_SHOWN, lang, key="students_table")
     W.pager("students_page", total, lang)
     W.export_button(ctx, "students", {**active, "sort": sort},
                     lambda s: run("students_list", s, **params, limit=ALL_ROWS, offset=0), LIST_COLUMNS,
@@ -236,7 +257,7 @@ def _unplaced(ctx: PageContext) -> None:
         else:
             st.success(tr(TEXT, "no_unplaced", lang))
         return
-    W.show_table(rows, UNPLACED_COLUMNS, lang, key="unplaced_table")
+    W.show_table(compact_unplaced(rows, lang), UNPLACED_SHOWN, lang, key="unplaced_table")
     W.pager("unplaced_page", rows["TOTAL_ROWS"][0], lang)
     W.export_button(ctx, "students", filters,
                     lambda s: run("unplaced_residents", s, res_yishuv=locality, salt=W.SALT, limit=ALL_ROWS, offset=0),

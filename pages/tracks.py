@@ -31,6 +31,8 @@ TEXT = {
                 "en": "{n} students are placed under a track code the institution's tracks file does not list"},
     "no_status": {"he": "ללא סטטוס", "en": "No status"},
 }
+SHOWN = ["SHEM_MOSAD", "SHEM_MEGAMA_MOSAD", "SHICHVA", "PLACED", "MICHSAT_TALMIDIM_MEVUKESHET", "MICHSAT_TALMIDIM",
+         "TEUR_STATUS_ISHUR_MEGAMA", "OVER_APPROVED"]
 COLUMNS = ["SHEM_MOSAD", "SEMEL_MOSAD", "SHEM_MEGAMA_MOSAD", "SEMEL_MEGAMA_MOSAD", "TEUR_MEGAMA", "SHICHVA", "PLACED",
            "MICHSAT_TALMIDIM_MEVUKESHET", "MICHSAT_TALMIDIM", "TEUR_STATUS_ISHUR_MEGAMA", "TAARICH_STATUS_ISHUR_MEGAMA",
            "OVER_APPROVED", "OVER_REQUESTED"]
@@ -98,6 +100,6 @@ def render(ctx: PageContext) -> None:
                         marker={"symbol": "diamond-open", "size": 10})
         fig.update_layout(showlegend=True)
         W.show_chart(fig, key="tracks_chart")
-    W.show_table(tracks, COLUMNS, lang, key="tracks_table")
+    W.show_table(tracks, SHOWN, lang, key="tracks_table")
     W.export_button(ctx, "tracks", filters, lambda s: narrow(run("tracks_quota", s, mosad=mosad), status, over_only),
                     COLUMNS, key="tracks_export", needs=Action.VIEW_AGGREGATES)

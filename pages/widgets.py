@@ -20,6 +20,7 @@ from auth import audit
 from auth.permissions import Action, allowed
 from common.i18n import GRADE_NAMES_HE, fmt_date, fmt_int, tr
 from queries import Scope
+from queries.masking import HIDDEN
 
 # STUDENT_REF = md5(SALT || key) in SQL: rows can be opened and joined across snapshots without
 # sending identity numbers to the browser. New per process; refs are never stored.
@@ -154,6 +155,15 @@ LABELS = {
     "SUG_RASHUT": {"he": "סוג רשות", "en": "Kind of authority"},
     "MACHOZ": {"he": "מחוז", "en": "District"},
     "CHANGE": {"he": "שינוי", "en": "Change"},
+    "FULL_NAME": {"he": "שם", "en": "Name"},
+    "KITA": {"he": "כיתה", "en": "Class"},
+    "KITA_BEFORE": {"he": "כיתה (לפני)", "en": "Class (before)"},
+    "KITA_AFTER": {"he": "כיתה (אחרי)", "en": "Class (after)"},
+    "GRADES": {"he": "שכבות", "en": "Grades"},
+    "PROBLEMS": {"he": "בעיות", "en": "Problems"},
+    "ADDRESS": {"he": "כתובת", "en": "Address"},
+    "CONTACT_NAME": {"he": "איש/אשת קשר", "en": "Contact"},
+    "PHONE": {"he": "טלפון", "en": "Phone"},
     "BEFORE": {"he": "לפני", "en": "Before"},
     "AFTER": {"he": "אחרי", "en": "After"},
     "SHEM_MOSAD_BEFORE": {"he": "מוסד (לפני)", "en": "Institution (before)"},
@@ -187,6 +197,15 @@ _CODE_COLUMNS = {"LAST_STATUS": STATUS_NAMES, "CODE_STATUS_RISHUM_TA": STATUS_NA
                  "RELATION": RELATION_NAMES, "SUG_RASHUT": AUTHORITY_KINDS}
 _GRADE_COLUMNS = {"SHICHVA", "ME_SHICHVA_MEUSHAR", "AD_SHICHVA_MEUSHAR", "SHICHVA_BEFORE", "SHICHVA_AFTER"}
 _YES_NO_TEXT_COLUMNS = {"LEKABEL_MEIDA", "HAIM_MESHALEM_GOREM_KESHER"}
+# Short values: narrow columns, so a table fits its width (the grid scrolls from the left, where in
+# Hebrew the last columns stand).
+_NARROW = {"SUG_ZEHUT", "CODE_MIN", "SHICHVA", "MAKBILA", "SEMEL_MEGAMA_MOSAD", "LAST_STATUS", "AGE", "CONTACTS",
+           "MIN_TALMIDIM", "MAX_TALMIDIM", "MISPAR_TALMIDIM", "PLACED", "OVER_MAX", "UNDER_MIN", "CLASSES", "TRACKS",
+           "ME_SHICHVA_MEUSHAR", "AD_SHICHVA_MEUSHAR", "LEKABEL_MEIDA", "ACTIVE", "NO_CONTACT", "NO_PHONE",
+           "NOT_AGREEING", "INVALID_PHONE", "INVALID_EMAIL", "MISSING_DETAILS", "OVER_APPROVED", "OVER_REQUESTED",
+           "SHICHVA_BEFORE", "SHICHVA_AFTER", "MAKBILA_BEFORE", "MAKBILA_AFTER", "SEMEL_MOSAD", "KIDOMET_NAYAD",
+           "KIDOMET_TEL_BAIT", "CODE_SUG_KIRVA_GOREM_KESHER", "STUDENTS", "RESIDENTS", "INCOMING", "CAPACITY",
+           "KITA", "KITA_BEFORE", "KITA_AFTER", "GRADES", "MICHSAT_TALMIDIM", "MICHSAT_TALMIDIM_MEVUKESHET"}
 
 # Spreadsheets run cells beginning with these as formulas (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -221,6 +240,21 @@ def class_label(shichva, makbila, lang: str) -> str:
     return f"{grade_label(shichva, lang)}'{makbila}" if lang == "he" else f"{int(shichva)}/{makbila}"
 
 
+def joined(parts: list[pl.Expr], sep: str) -> pl.Expr:
+    """Parts joined for the screen, empty ones left out; one masked part masks the whole (a name or an
+    address is never pieced together from what the runner hid)."""
+    text = pl.concat_str(parts, separator=sep, ignore_nulls=True)
+    masked = pl.any_horizontal([p == HIDDEN for p in parts]).fill_null(False)
+    return pl.when(masked).then(pl.lit(HIDDEN)).otherwise(pl.when(text == "").then(None).otherwise(text))
+
+
+def with_class(df: pl.DataFrame, lang: str, grade: str = "SHICHVA", number: str = "MAKBILA",
+               out: str = "KITA") -> pl.DataFrame:
+    """A class as people say it (ג'2), from a grade and a parallel number."""
+    labels = [class_label(g, m, lang) if g is not None else None for g, m in zip(df[grade], df[number])]
+    return df.with_columns(pl.Series(out, labels, dtype=pl.Utf8))
+
+
 def present(df: pl.DataFrame, columns: list[str], lang: str, for_file: bool = False) -> pl.DataFrame:
     """The columns to show, codes decoded, dates DD/MM/YYYY (ISO in files), headings translated."""
     out = []
@@ -238,12 +272,20 @@ def present(df: pl.DataFrame, columns: list[str], lang: str, for_file: bool = Fa
             s = s.dt.strftime("%Y-%m-%d" if for_file else "%d/%m/%Y")
         elif s.dtype == pl.Boolean and for_file:
             s = s.replace_strict({True: yes, False: no}, return_dtype=pl.Utf8)
+        if not for_file and s.dtype == pl.Utf8:
+            s = s.fill_null("")                   # the grid would print "None"
         out.append(s.alias(label(col, lang)))
     return pl.DataFrame(out) if out else pl.DataFrame()
 
 
 def show_table(df: pl.DataFrame, columns: list[str], lang: str, key: str, height: int | str = "auto") -> None:
-    st.dataframe(present(df, columns, lang), hide_index=True, width="stretch", key=key, height=height)
+    """The grid draws left to right whatever the page's direction: in Hebrew the columns are given in
+    reverse, so the first one stands at the right where a Hebrew reader starts."""
+    shown = present(df, columns, lang)
+    if lang == "he":
+        shown = shown.select(list(reversed(shown.columns)))
+    narrow = {label(c, lang): st.column_config.Column(width="small") for c in columns if c in _NARROW}
+    st.dataframe(shown, hide_index=True, width="stretch", key=key, height=height, column_config=narrow)
 
 
 # --- paging -------------------------------------------------------------------------------------
@@ -358,8 +400,9 @@ PALETTE = ["#1f5fa8", "#e3873a", "#3a9a5b", "#c44e52", "#8172b2", "#937860", "#d
 def _layout(fig: go.Figure, title: str, lang: str, x_title: str = "", y_title: str = "", height: int = 380) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 1.0 if lang == "he" else 0.0, "xanchor": "right" if lang == "he" else "left"},
-        font={"family": FONT, "size": 13}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right" if lang == "he" else "left",
+        font={"family": FONT, "size": 13}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        # the legend under the plot: above it, it ran into the title
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "right" if lang == "he" else "left",
                 "x": 1.0 if lang == "he" else 0.0, "title": {"text": ""}},
         xaxis_title=x_title, yaxis_title=y_title, plot_bgcolor="white", colorway=PALETTE,
         separators=".,",

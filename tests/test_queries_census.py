@@ -547,3 +547,35 @@ def test_every_statement_of_the_pages_declares_the_authority_scope_and_uses_it()
     for name in MINE:
         assert "$authority" in statements()[name].sql
     assert statements()["national_by_authority"].scope == "national"
+
+
+# --- changes between two snapshots ---------------------------------------------------------------------
+
+def test_changes_between_two_weeks_match_the_feeds(two_week_snapshots, small_feed, earlier_feed):
+    from pages.changes import changes_between, summarise
+    before_snap, after_snap = two_week_snapshots
+    got = changes_between(Scope(after_snap, A, personal=True), before_snap, after_snap)
+    placement = ["SEMEL_MOSAD", "SHICHVA", "MAKBILA"]
+    b = Oracle(earlier_feed).census(A).select(*KEY, *placement)
+    a = Oracle(small_feed).census(A).select(*KEY, *placement)
+    j = b.join(a, on=KEY, how="full", coalesce=True, suffix="_A")
+    expected = {}
+    for r in j.iter_rows(named=True):
+        key = (r["SUG_ZEHUT"], r["MISPAR_ZEHUT"])
+        if key not in keys(a):
+            kind = "left"
+        elif key not in keys(b):
+            kind = "arrived"
+        elif r["SEMEL_MOSAD"] != r["SEMEL_MOSAD_A"]:
+            kind = "institution"
+        elif r["SHICHVA"] != r["SHICHVA_A"]:
+            kind = "grade"
+        elif r["MAKBILA"] != r["MAKBILA_A"]:
+            kind = "class"
+        else:
+            continue
+        expected[key[1]] = kind
+    assert dict(zip(got["MISPAR_ZEHUT"], got["CHANGE"])) == expected
+    assert set(expected.values()) == {"arrived", "left", "institution", "grade", "class"}
+    assert dict(summarise(got).iter_rows()) == {k: list(expected.values()).count(k)
+                                                for k in ("arrived", "left", "institution", "grade", "class")}
