@@ -21,6 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+BIDI_MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 LOGIN_LABEL = "כניסה"            # app.py's login button (Hebrew is the default language)
 TIMEOUT_MS = 60_000             # a cold first script run imports polars, duckdb and plotly
 
@@ -113,8 +114,9 @@ def table_rows(page: Page, index: int = 0) -> list[list[str]]:
     grid = page.get_by_test_id("stDataFrame").nth(index)
     rows = grid.locator("[role='row']")
     expect(rows.first).to_be_attached()
-    return rows.evaluate_all(
+    cells = rows.evaluate_all(
         "rows => rows.map(r => Array.from(r.querySelectorAll('th, td')).map(c => c.textContent.trim()))")
+    return [[BIDI_MARKS.sub("", c) for c in row] for row in cells]   # numbers may be marked left-to-right
 
 
 def wait_for_table(page: Page, predicate, index: int = 0, timeout: float = TIMEOUT_MS) -> list[list[str]]:
