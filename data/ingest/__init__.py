@@ -14,6 +14,7 @@ feed is unusable (a file or required column missing, undecodable, empty) or the 
 from __future__ import annotations
 
 import argparse
+import json
 from concurrent.futures import ThreadPoolExecutor
 import os
 import re
@@ -294,7 +295,6 @@ def list_refused() -> list[dict]:
     for d in sorted(root.iterdir(), reverse=True):
         p = d / "report.json"
         if p.exists():
-            import json
             try:
                 data = json.loads(p.read_text(encoding="utf-8"))
             except ValueError:

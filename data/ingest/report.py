@@ -126,7 +126,8 @@ def summary_text(report: dict) -> str:
                      f"accepted {f.get('rows_accepted', 0):>9,}  rejected {f.get('rows_rejected', 0):>7,}  "
                      f"warnings {f.get('warnings', 0):>7,}")
     for code, c in report.get("counts_by_code", {}).items():
-        lines.append(f"  {code} {c['severity']:<7} {c['count']:>9,}  {c['en']}")
+        title = c["en"].replace("'{value}'", "…").replace("{value}", "…").replace("{ref}", "…")
+        lines.append(f"  {code} {c['severity']:<7} {c['count']:>9,}  {title}")
     for r in report.get("refusal") or []:
         lines.append(f"  REFUSED {r['code']} {r.get('file') or r.get('prefix') or ''}: {r['message_en']}")
         lines.append(f"          {r['message_he']}")
