@@ -89,8 +89,7 @@ def _per_line(positions: np.ndarray, bounds: np.ndarray) -> np.ndarray:
 class _Universe:
     """Records of a chunk as seen when line 0 starts outside quotes (u=0) or inside them (u=1)."""
 
-    def __init__(self, u, ends_here, commas, badq, nul, bare_cr, lens, blank_line, final, ncols):
-        self.u = u
+    def __init__(self, ends_here, commas, badq, nul, bare_cr, lens, blank_line, ncols):
         last = np.flatnonzero(ends_here)                    # last line of each complete record
         first = np.concatenate(([0], last[:-1] + 1)) if len(last) else np.zeros(0, dtype=np.int64)
         self.first, self.last = first, last
@@ -188,8 +187,7 @@ def _scan_chunk(buf, base: int, end: int, final: bool, ncols: int | None, first_
         ends_here = (par_end == u) & complete
         if final and nlines:
             ends_here[-1] = True                    # end of file ends the last record, closed or not
-        universes.append(_Universe(u, ends_here, commas[u], badq[u], nul, bare_cr, lens, blank_line,
-                                   final, ncols))
+        universes.append(_Universe(ends_here, commas[u], badq[u], nul, bare_cr, lens, blank_line, ncols))
     if final and nlines:
         # A record that reaches the end of the file with a quote still open is unterminated.
         for u, un in enumerate(universes):
