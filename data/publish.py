@@ -113,9 +113,13 @@ def _published_targets() -> set[str]:
 
 
 def clean_orphans(now: float | None = None) -> list[str]:
-    """Remove store directories no symlink points to: half-written ones from crashed runs at once,
-    released ones after the grace period. Also removes leftover temporary symlinks. Call under
-    ingest_lock (a run in progress owns an unpublished directory)."""
+    """Remove store directories no symlink points to, and leftover temporary symlinks. Call under
+    ingest_lock (a run in progress owns an unpublished directory).
+
+    A directory never completed is a crashed run's half: removed at once. A complete one may have been
+    published a moment ago (replaced or retired; or a run killed right after the switch, before it
+    could mark the old content released), so a reader may still hold it: it goes after the grace
+    period, counted from its release mark or, lacking one, from its completion."""
     now = time.time() if now is None else now
     store_root = root() / STORE
     removed = []
@@ -128,17 +132,23 @@ def clean_orphans(now: float | None = None) -> list[str]:
     for store in store_root.iterdir():
         if store.name in published or not store.is_dir():
             continue
-        released = store / RELEASED
-        if released.exists():
-            try:
-                at = float(released.read_text(encoding="utf-8") or 0)
-            except (OSError, ValueError):
-                at = 0.0
-            if now - at < RELEASE_GRACE_SECONDS:
+        if (store / COMPLETE).exists():
+            if now - _since(store) < RELEASE_GRACE_SECONDS:
                 continue
         shutil.rmtree(store, ignore_errors=True)
         removed.append(store.name)
     return removed
+
+
+def _since(store: Path) -> float:
+    """When the content stopped being (or could last have been) published."""
+    try:
+        return float((store / RELEASED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        try:
+            return (store / COMPLETE).stat().st_mtime
+        except OSError:
+            return 0.0
 
 
 def apply_retention(today: date, now: float | None = None) -> list[str]:

@@ -161,9 +161,21 @@ def test_a_process_killed_during_publishing_leaves_the_old_snapshot_and_the_next
     assert leftovers                                    # the killed run's complete-but-unpublished content
     assert len(feed_rows(get_snapshot(FEED_DATE), "TALMIDIM", "_line")) == 9
     assert ingest.ingest(write_feed(tmp_path / "three"), "2026-12-02").exit_code == 0
+    assert not list((mifkad_home / "snapshots").glob(".*.tmp"))
+    # Complete content might have been published a moment before the kill: it waits out the grace period.
+    publish.clean_orphans(now=time.time() + publish.RELEASE_GRACE_SECONDS + 1)
     remaining = {s.name for s in (mifkad_home / "snapshots" / ".store").iterdir()}
     assert not remaining & set(leftovers)
-    assert not list((mifkad_home / "snapshots").glob(".*.tmp"))
+    assert get_snapshot(FEED_DATE).token == old.token and get_snapshot("2026-12-02") is not None
+
+
+def test_a_half_written_snapshot_from_a_crashed_run_is_removed_by_the_next_run(mifkad_home, tmp_path):
+    half = mifkad_home / "snapshots" / ".store" / f"{FEED_DATE}.crashed"
+    (half / "feed").mkdir(parents=True)
+    (half / "feed" / "TALMIDIM.parquet").write_bytes(b"PAR1")
+    assert ingest.ingest(write_feed(tmp_path / "feed"), FEED_DATE).exit_code == 0
+    assert not half.exists()
+    assert get_snapshot(FEED_DATE) is not None
 
 
 def test_a_feed_over_the_rejection_threshold_is_refused_and_the_previous_snapshot_stays(mifkad_home, tmp_path):
