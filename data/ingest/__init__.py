@@ -8,20 +8,22 @@ Every run writes a report (report.py): in the snapshot when published, under
 MIFKAD_HOME/ingest-reports/ when refused. Error codes and messages: issues.py and docs/ingest.md.
 
 Exit codes: 0 published · 1 refused: a file's rejection rate passed the threshold · 2 refused: the
-feed is unusable (a file or required column missing, undecodable, empty) or the arguments are wrong ·
-3 the date is already published and --replace was not given.
+feed is unusable (a file or required column missing, undecodable, empty, unreadable as CSV) or the
+arguments are wrong · 3 the date is already published and --replace was not given.
+
+`ingest(feed_dir, date, replace=False) -> IngestResult` is the library call (the benchmark uses it).
 """
 from __future__ import annotations
 
 import argparse
 import json
-from concurrent.futures import ThreadPoolExecutor
 import os
 import re
 import secrets
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
