@@ -6,6 +6,7 @@
 -- doc: One row per student (SUG_ZEHUT, MISPAR_ZEHUT). Residence = SEMEL_YISHUV_TAL of the most
 --      recently updated row (ties: the active row, then the later line), with that row's address.
 --      Compulsory age = born in a calendar year from Y-22 to Y-7, Y being SHNAT_LIMUDIM of that row.
+--      ACTIVE_CONTACTS: the student's GORMEY_KESHER links with no TAARICH_SIYUM_GOREM_KESHER.
 WITH ranked AS (
     SELECT t.*,
            row_number() OVER (
@@ -23,6 +24,11 @@ active AS (
     WHERE CODE_STATUS_RISHUM_TA = '3' AND TAARICH_AZIVA IS NULL
     QUALIFY row_number() OVER (PARTITION BY SUG_ZEHUT, MISPAR_ZEHUT
                                ORDER BY TRY_CAST(TAARICH_HATCHALA AS DATE) DESC NULLS LAST, _line DESC) = 1
+),
+links AS (
+    SELECT SUG_ZEHUT_TALMID, MISPAR_ZEHUT_TALMID, count(*) AS ACTIVE_CONTACTS
+    FROM gormey_kesher WHERE TAARICH_SIYUM_GOREM_KESHER IS NULL
+    GROUP BY SUG_ZEHUT_TALMID, MISPAR_ZEHUT_TALMID
 )
 SELECT
     l.SUG_ZEHUT, l.MISPAR_ZEHUT, l.SHEM_PRATI, l.SHEM_MISHPACHA, l.CODE_MIN,
@@ -43,9 +49,11 @@ SELECT
     TRY_CAST(a.MAKBILA AS INTEGER)                            AS MAKBILA,
     a.SEMEL_MEGAMA_MOSAD,
     m.SEMEL_YISHUV                                            AS PLACE_YISHUV,
-    plc.SEMEL_RASHUT                                          AS PLACE_RASHUT
+    plc.SEMEL_RASHUT                                          AS PLACE_RASHUT,
+    coalesce(k.ACTIVE_CONTACTS, 0)                            AS ACTIVE_CONTACTS
 FROM latest l
 LEFT JOIN active a   ON a.SUG_ZEHUT = l.SUG_ZEHUT AND a.MISPAR_ZEHUT = l.MISPAR_ZEHUT
+LEFT JOIN links k    ON k.SUG_ZEHUT_TALMID = l.SUG_ZEHUT AND k.MISPAR_ZEHUT_TALMID = l.MISPAR_ZEHUT
 LEFT JOIN rashuyot res ON res.SEMEL_YISHUV = l.SEMEL_YISHUV_TAL
 LEFT JOIN mosdot m   ON m.SEMEL_MOSAD = a.SEMEL_MOSAD
 LEFT JOIN rashuyot plc ON plc.SEMEL_YISHUV = m.SEMEL_YISHUV
@@ -84,17 +92,24 @@ ORDER BY m.SEMEL_RASHUT, m.SUG_ZEHUT, m.MISPAR_ZEHUT
 --      (authority, link), sorted by authority and student like census: the contact pages of one
 --      authority read its contiguous rows instead of probing the national link and details tables.
 --      Fields keep their feed names (masking goes by name); LINE is the link's GORMEY_KESHER line.
---      Phone and e-mail checks are made once here. Phones: prefix and number joined, non-digits
---      dropped, a leading 972 read as 0; a valid mobile is 05X or 07X and 7 digits; a valid home
---      phone is 02, 03, 04, 08 or 09 and 7 digits, or 05X/07X and 7 digits (*_VALID is NULL when
---      nothing is written). E-mail: no spaces, one @, a dotted domain ending in two letters or more.
+--      The student's names, placement and residence are repeated from census (SHEM_PRATI,
+--      SHEM_MISHPACHA, SEMEL_MOSAD, SHICHVA, MAKBILA, IS_RESIDENT, PLACED). Checks made once here:
+--      ACTIVE = no TAARICH_SIYUM_GOREM_KESHER. Phones: prefix and number joined, non-digits dropped,
+--      a leading 972 read as 0; a valid mobile is 05X or 07X and 7 digits; a valid home phone is 02,
+--      03, 04, 08 or 09 and 7 digits, or 05X/07X and 7 digits (*_VALID is NULL when nothing is
+--      written). E-mail: no spaces, one @, a dotted domain ending in two letters or more.
+--      STUDENT_REACHABLE: one of the student's active links has a valid phone; FIRST_ACTIVE marks one
+--      active link per student (so students are counted without grouping); ANY_PROBLEM: no reachable
+--      phone, not agreeing to receive information, an invalid phone or e-mail, or no details.
 --      Reads census.
 WITH linked AS (
     SELECT c.SEMEL_RASHUT, g.* EXCLUDE (_line), g._line AS LINE,
+           g.TAARICH_SIYUM_GOREM_KESHER IS NULL AS ACTIVE,
            p.MISPAR_ZEHUT IS NOT NULL AS HAS_DETAILS,
            p.KIDOMET_NAYAD, p.MISPAR_NAYAD, p.KIDOMET_TEL_BAIT, p.MISPAR_TEL_BAIT, p.EMAIL_RASHI,
            p.SEMEL_YISHUV, p.SEMEL_RECHOV, p.SHEM_RECHOV, p.MISPAR_BAYIT, p.KNISA, p.MISPAR_DIRA, p.MIKUD,
            p.TEVAT_DOAR, p.TAARICH_IDKUN,
+           c.SHEM_PRATI, c.SHEM_MISHPACHA, c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, c.IS_RESIDENT, c.PLACED,
            regexp_replace(regexp_replace(coalesce(p.KIDOMET_NAYAD, '') || coalesce(p.MISPAR_NAYAD, ''),
                           '[^0-9]', '', 'g'), '^972', '0') AS _mobile,
            regexp_replace(regexp_replace(coalesce(p.KIDOMET_TEL_BAIT, '') || coalesce(p.MISPAR_TEL_BAIT, ''),
@@ -102,13 +117,32 @@ WITH linked AS (
     FROM census c
     JOIN gormey_kesher g ON g.SUG_ZEHUT_TALMID = c.SUG_ZEHUT AND g.MISPAR_ZEHUT_TALMID = c.MISPAR_ZEHUT
     LEFT JOIN pirtey_kesher p ON p.SUG_ZEHUT = g.SUG_ZEHUT_GOREM_KESHER AND p.MISPAR_ZEHUT = g.MISPAR_ZEHUT_GOREM_KESHER
+),
+checked AS (
+    SELECT * EXCLUDE (_mobile, _home),
+           CASE WHEN coalesce(KIDOMET_NAYAD, MISPAR_NAYAD) IS NOT NULL
+                THEN regexp_full_match(_mobile, '0[57][0-9]{8}') END                AS MOBILE_VALID,
+           CASE WHEN coalesce(KIDOMET_TEL_BAIT, MISPAR_TEL_BAIT) IS NOT NULL
+                THEN regexp_full_match(_home, '0[23489][0-9]{7}|0[57][0-9]{8}') END  AS HOME_VALID,
+           CASE WHEN EMAIL_RASHI IS NOT NULL
+                THEN regexp_full_match(trim(EMAIL_RASHI), '[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[A-Za-z]{2,}') END
+                                                                                     AS EMAIL_VALID
+    FROM linked
+),
+-- per student once, joined back (a window over every link cost twice as much)
+per_student AS (
+    SELECT SEMEL_RASHUT AS R, SUG_ZEHUT_TALMID AS S, MISPAR_ZEHUT_TALMID AS M,
+           coalesce(bool_or(ACTIVE AND (coalesce(MOBILE_VALID, false) OR coalesce(HOME_VALID, false))), false)
+               AS STUDENT_REACHABLE,
+           min(LINE) FILTER (ACTIVE) AS FIRST_LINE
+    FROM checked
+    GROUP BY ALL
 )
-SELECT * EXCLUDE (_mobile, _home),
-       CASE WHEN coalesce(KIDOMET_NAYAD, MISPAR_NAYAD) IS NOT NULL
-            THEN regexp_full_match(_mobile, '0[57][0-9]{8}') END                    AS MOBILE_VALID,
-       CASE WHEN coalesce(KIDOMET_TEL_BAIT, MISPAR_TEL_BAIT) IS NOT NULL
-            THEN regexp_full_match(_home, '0[23489][0-9]{7}|0[57][0-9]{8}') END      AS HOME_VALID,
-       CASE WHEN EMAIL_RASHI IS NOT NULL
-            THEN regexp_full_match(trim(EMAIL_RASHI), '[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[A-Za-z]{2,}') END AS EMAIL_VALID
-FROM linked
-ORDER BY SEMEL_RASHUT, SUG_ZEHUT_TALMID, MISPAR_ZEHUT_TALMID, LINE
+SELECT k.*, p.STUDENT_REACHABLE, coalesce(k.LINE = p.FIRST_LINE, false) AS FIRST_ACTIVE,
+       -- one column to filter on for "any problem" (the contact pages read only the problem rows)
+       NOT p.STUDENT_REACHABLE OR coalesce(k.LEKABEL_MEIDA = '0', false) OR NOT coalesce(k.MOBILE_VALID, true)
+           OR NOT coalesce(k.HOME_VALID, true) OR NOT coalesce(k.EMAIL_VALID, true) OR NOT k.HAS_DETAILS
+           AS ANY_PROBLEM
+FROM checked k
+JOIN per_student p ON p.R = k.SEMEL_RASHUT AND p.S = k.SUG_ZEHUT_TALMID AND p.M = k.MISPAR_ZEHUT_TALMID
+ORDER BY k.SEMEL_RASHUT, k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID, k.LINE
