@@ -46,12 +46,18 @@ def _institutions(t, authority) -> pd.DataFrame:
     return m[m["SEMEL_YISHUV"].isin(r.loc[r["SEMEL_RASHUT"] == authority, "SEMEL_YISHUV"])]
 
 
-def _ref(salt: str, sug: str, mispar: str) -> str:
-    return hashlib.md5(f"{salt}{sug}:{mispar}".encode()).hexdigest()
+def _ref(salt: str, sug: str, mispar: str, mosad) -> str:
+    """STUDENT_REF as the statements make it: md5 of salt and key, then the institution (or -)."""
+    place = mosad if isinstance(mosad, str) else "-"
+    return hashlib.md5(f"{salt}{sug}:{mispar}".encode()).hexdigest() + "." + place
 
 
-def _refs(df: pd.DataFrame, salt: str, sug: str = "SUG_ZEHUT", mispar: str = "MISPAR_ZEHUT") -> pd.Series:
-    return df.apply(lambda r: _ref(salt, r[sug], r[mispar]), axis=1) if len(df) else pd.Series([], dtype=object)
+def _refs(df: pd.DataFrame, salt: str) -> pd.Series:
+    if not len(df):
+        return pd.Series([], dtype=object)
+    mosad = df["SEMEL_MOSAD"] if "SEMEL_MOSAD" in df.columns else pd.Series(None, index=df.index)
+    return pd.Series([_ref(salt, s, m, p) for s, m, p in zip(df["SUG_ZEHUT"], df["MISPAR_ZEHUT"], mosad)],
+                     index=df.index)
 
 
 def _int(s: pd.Series) -> pd.Series:
@@ -180,34 +186,41 @@ def students_filter_options(t, authority, **_) -> pd.DataFrame:
     placed = c[c["SEMEL_MOSAD"].notna()]
     inst = placed.groupby("SEMEL_MOSAD")["IS_PLACED"].any().reset_index()
     inst = inst.merge(t["mosdot"][["SEMEL_MOSAD", "SHEM_MOSAD"]], on="SEMEL_MOSAD", how="left")
-    parts.append(pd.DataFrame({"KIND": "institution", "SEMEL_MOSAD": inst["SEMEL_MOSAD"], "CODE": inst["SEMEL_MOSAD"],
-                               "LABEL": inst["SHEM_MOSAD"], "OUTSIDE": ~inst["IS_PLACED"]}))
+    parts.append(pd.DataFrame({"KIND": "institution", "CODE": inst["SEMEL_MOSAD"], "LABEL": inst["SHEM_MOSAD"],
+                               "OUTSIDE": ~inst["IS_PLACED"]}))
     grades = c["SHICHVA"].dropna().unique()
-    parts.append(pd.DataFrame({"KIND": "grade", "SEMEL_MOSAD": None, "CODE": [str(int(g)) for g in grades],
-                               "LABEL": None, "OUTSIDE": False}))
-    cls = placed.dropna(subset=["SHICHVA", "MAKBILA"])[["SEMEL_MOSAD", "SHICHVA", "MAKBILA"]].drop_duplicates()
-    parts.append(pd.DataFrame({"KIND": "class", "SEMEL_MOSAD": cls["SEMEL_MOSAD"],
-                               "CODE": cls["SHICHVA"].astype(int).astype(str) + "/" + cls["MAKBILA"].astype(int).astype(str),
-                               "LABEL": None, "OUTSIDE": False}))
-    tr = c[c["SEMEL_MEGAMA_MOSAD"].notna()][["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"]].drop_duplicates()
-    tr = tr.merge(t["megamot"][["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD", "SHEM_MEGAMA_MOSAD"]].drop_duplicates(
-        ["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"]), on=["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"], how="left")
-    parts.append(pd.DataFrame({"KIND": "track", "SEMEL_MOSAD": tr["SEMEL_MOSAD"], "CODE": tr["SEMEL_MEGAMA_MOSAD"],
-                               "LABEL": tr["SHEM_MEGAMA_MOSAD"], "OUTSIDE": False}))
+    parts.append(pd.DataFrame({"KIND": "grade", "CODE": [str(int(g)) for g in grades], "LABEL": None, "OUTSIDE": False}))
     statuses = c["LAST_STATUS"].dropna().unique()
-    parts.append(pd.DataFrame({"KIND": "status", "SEMEL_MOSAD": None, "CODE": [str(int(s)) for s in statuses],
-                               "LABEL": None, "OUTSIDE": False}))
+    parts.append(pd.DataFrame({"KIND": "status", "CODE": [str(int(x)) for x in statuses], "LABEL": None,
+                               "OUTSIDE": False}))
     loc = c[["RES_YISHUV"]].dropna().drop_duplicates().merge(t["rashuyot"][["SEMEL_YISHUV", "SHEM_YISHUV"]],
                                                               left_on="RES_YISHUV", right_on="SEMEL_YISHUV", how="left")
-    parts.append(pd.DataFrame({"KIND": "locality", "SEMEL_MOSAD": None, "CODE": loc["RES_YISHUV"],
-                               "LABEL": loc["SHEM_YISHUV"], "OUTSIDE": False}))
+    parts.append(pd.DataFrame({"KIND": "locality", "CODE": loc["RES_YISHUV"], "LABEL": loc["SHEM_YISHUV"],
+                               "OUTSIDE": False}))
     out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     return out.sort_values(["KIND", "OUTSIDE", "LABEL", "CODE"], na_position="last",
                            key=lambda s: _he(s) if s.name == "LABEL" else s).reset_index(drop=True)
 
 
+def students_class_options(t, authority, mosad=None, **_) -> pd.DataFrame:
+    c = _census(t, authority)
+    c = c[c["SEMEL_MOSAD"] == mosad]
+    cls = c.dropna(subset=["SHICHVA", "MAKBILA"])[["SHICHVA", "MAKBILA"]].drop_duplicates() \
+        .sort_values(["SHICHVA", "MAKBILA"])
+    classes = pd.DataFrame({"KIND": "class", "CODE": cls["SHICHVA"].astype(int).astype(str) + "/"
+                            + cls["MAKBILA"].astype(int).astype(str), "LABEL": None})
+    tr = c[c["SEMEL_MEGAMA_MOSAD"].notna()][["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"]].drop_duplicates()
+    tr = tr.merge(t["megamot"][["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD", "SHEM_MEGAMA_MOSAD"]].drop_duplicates(
+        ["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"]), on=["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"], how="left")
+    tracks = pd.DataFrame({"KIND": "track", "CODE": tr["SEMEL_MEGAMA_MOSAD"], "LABEL": tr["SHEM_MEGAMA_MOSAD"]}) \
+        .sort_values(["LABEL", "CODE"], key=lambda s: _he(s) if s.name == "LABEL" else s)
+    return pd.concat([classes, tracks], ignore_index=True)
+
+
 def _by_ref(t, authority, ref, salt) -> pd.DataFrame:
     c = _census(t, authority)
+    place = ref.split(".")[1]
+    c = c[c["SEMEL_MOSAD"].fillna("-") == place]
     return c[_refs(c, salt) == ref]
 
 
@@ -247,7 +260,6 @@ def student_contacts(t, authority, ref=None, salt="", **_) -> pd.DataFrame:
                                                 right_on=["SUG_ZEHUT", "MISPAR_ZEHUT"])
     k = k.merge(t["rashuyot"][["SEMEL_YISHUV", "SHEM_YISHUV"]], on="SEMEL_YISHUV", how="left")
     k["CODE_SUG_KIRVA_GOREM_KESHER"] = _int(k["CODE_SUG_KIRVA_GOREM_KESHER"])
-    k["ACTIVE"] = k["TAARICH_SIYUM_GOREM_KESHER"].isna()
     for col in ("TAARICH_HATCHALA_GOREM_KESHER", "TAARICH_SIYUM_GOREM_KESHER"):
         k[col] = pd.to_datetime(k[col], errors="coerce").dt.date
     k = k.sort_values(["ACTIVE", "CODE_SUG_KIRVA_GOREM_KESHER", "LINE"], ascending=[False, True, True],
@@ -264,18 +276,17 @@ def unplaced_residents(t, authority, res_yishuv=None, salt="", limit=50, offset=
     if res_yishuv is not None:
         u = u[u["RES_YISHUV"] == res_yishuv]
     k = t["contacts"]
-    k = k[(k["SEMEL_RASHUT"] == authority) & k["TAARICH_SIYUM_GOREM_KESHER"].isna()]
+    k = k[(k["SEMEL_RASHUT"] == authority) & k["ACTIVE"]].drop(columns=["SHEM_PRATI", "SHEM_MISHPACHA"])
     k = k.merge(u[["SUG_ZEHUT", "MISPAR_ZEHUT"]], left_on=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"],
                 right_on=["SUG_ZEHUT", "MISPAR_ZEHUT"])
     k = k.assign(AGREES=k["LEKABEL_MEIDA"] == "1", HAS_MOBILE=k["MISPAR_NAYAD"].notna())
-    k["CONTACTS"] = k.groupby(["SUG_ZEHUT", "MISPAR_ZEHUT"])["LINE"].transform("size")
     best = k.sort_values(["AGREES", "HAS_MOBILE", "LINE"], ascending=[False, False, True]) \
         .drop_duplicates(["SUG_ZEHUT", "MISPAR_ZEHUT"])
-    best = best[["SUG_ZEHUT", "MISPAR_ZEHUT", "CONTACTS", "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER",
+    best = best[["SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER",
                  "CODE_SUG_KIRVA_GOREM_KESHER", *CONTACT_FIELDS]]
     out = u.merge(best, on=["SUG_ZEHUT", "MISPAR_ZEHUT"], how="left").merge(
         t["rashuyot"][["SEMEL_YISHUV", "SHEM_YISHUV"]], left_on="RES_YISHUV", right_on="SEMEL_YISHUV", how="left")
-    out["CONTACTS"] = out["CONTACTS"].fillna(0).astype(int)
+    out["CONTACTS"] = out["ACTIVE_CONTACTS"]
     out["CODE_SUG_KIRVA_GOREM_KESHER"] = _int(out["CODE_SUG_KIRVA_GOREM_KESHER"])
     out["AGE"] = out["SHNAT_LIMUDIM"] - 1 - pd.to_datetime(out["TAARICH_LEDA"]).dt.year
     out = out.sort_values(["SHEM_YISHUV", "TAARICH_LEDA", "SUG_ZEHUT", "MISPAR_ZEHUT"], na_position="last",
@@ -397,8 +408,7 @@ def institutions_list(t, authority, **_) -> pd.DataFrame:
 
 def _active_links(t, authority) -> pd.DataFrame:
     k = t["contacts"]
-    k = k[(k["SEMEL_RASHUT"] == authority) & k["TAARICH_SIYUM_GOREM_KESHER"].isna()].copy()
-    k["REACHABLE"] = k["MOBILE_VALID"].fillna(False).astype(bool) | k["HOME_VALID"].fillna(False).astype(bool)
+    k = k[(k["SEMEL_RASHUT"] == authority) & k["ACTIVE"]].copy()
     k["INVALID_PHONE"] = ~k["MOBILE_VALID"].fillna(True).astype(bool) | ~k["HOME_VALID"].fillna(True).astype(bool)
     k["INVALID_EMAIL"] = ~k["EMAIL_VALID"].fillna(True).astype(bool)
     k["NOT_AGREEING"] = k["LEKABEL_MEIDA"] == "0"
@@ -409,7 +419,7 @@ def _active_links(t, authority) -> pd.DataFrame:
 def contacts_quality_summary(t, authority, **_) -> pd.DataFrame:
     students = len(_census(t, authority))
     k = _active_links(t, authority)
-    per = k.groupby(["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"])["REACHABLE"].any()
+    per = k.groupby(["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"])["STUDENT_REACHABLE"].any()
     return pd.DataFrame([{
         "STUDENTS": students, "NO_CONTACT": students - len(per), "NO_REACHABLE_PHONE": students - int(per.sum()),
         "CONTACT_LINKS": len(k), "MISSING_DETAILS": int(k["MISSING_DETAILS"].sum()),
@@ -425,13 +435,11 @@ def contacts_problems(t, authority, problem=None, salt="", limit=50, offset=0, *
     c = _census(t, authority)[["SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHICHVA",
                                "MAKBILA"]]
     k = _active_links(t, authority)
-    reach = k.groupby(["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"])["REACHABLE"].any().rename("R").reset_index()
-    rows = c.merge(reach, left_on=["SUG_ZEHUT", "MISPAR_ZEHUT"], right_on=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"],
-                   how="left").drop(columns=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"])
-    rows = rows.merge(k, left_on=["SUG_ZEHUT", "MISPAR_ZEHUT"], right_on=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"],
-                      how="left")
-    rows["NO_CONTACT"] = rows["R"].isna()
-    rows["NO_PHONE"] = ~rows["R"].fillna(False).astype(bool)
+    rows = c.merge(k.drop(columns=["SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHICHVA", "MAKBILA"]),
+                   left_on=["SUG_ZEHUT", "MISPAR_ZEHUT"], right_on=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"],
+                   how="left")
+    rows["NO_CONTACT"] = rows["SUG_ZEHUT_TALMID"].isna()
+    rows["NO_PHONE"] = ~rows["STUDENT_REACHABLE"].fillna(False).astype(bool)
     for col in ("NOT_AGREEING", "INVALID_PHONE", "INVALID_EMAIL", "MISSING_DETAILS"):
         rows[col] = rows[col].fillna(False).astype(bool)
     if problem in PROBLEM_COLUMN:
@@ -454,11 +462,24 @@ def contacts_problems(t, authority, problem=None, salt="", limit=50, offset=0, *
 
 # --- changes, national, reference ------------------------------------------------------------------------
 
+def _key(salt: str, sug: str, mispar: str) -> str:
+    """The pandas versions' STUDENT_KEY (the statements use DuckDB's hash, which pandas cannot compute):
+    equally opaque and stable within a process, so the two versions do the same work."""
+    return hashlib.md5(f"{salt}|{sug}|{mispar}".encode()).hexdigest()
+
+
 def changes_side(t, authority, salt="", **_) -> pd.DataFrame:
-    c = _census(t, authority).merge(t["mosdot"][["SEMEL_MOSAD", "SHEM_MOSAD"]], on="SEMEL_MOSAD", how="left")
-    c["STUDENT_REF"] = _refs(c, salt)
-    return c[["STUDENT_REF", "SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHEM_MOSAD",
-              "SHICHVA", "MAKBILA", "IS_RESIDENT", "IS_PLACED"]].reset_index(drop=True)
+    c = _census(t, authority)
+    keys = [_key(salt, s, m) for s, m in zip(c["SUG_ZEHUT"], c["MISPAR_ZEHUT"])]
+    out = c[["SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHICHVA", "MAKBILA"]].copy()
+    out.insert(0, "STUDENT_KEY", keys)
+    return out.reset_index(drop=True)
+
+
+def changes_institutions(t, authority, **_) -> pd.DataFrame:
+    c = _census(t, authority)
+    m = c[["SEMEL_MOSAD"]].dropna().drop_duplicates().merge(t["mosdot"][["SEMEL_MOSAD", "SHEM_MOSAD"]], on="SEMEL_MOSAD")
+    return m.reset_index(drop=True)
 
 
 def national_by_authority(t, **_) -> pd.DataFrame:
@@ -492,7 +513,9 @@ def authorities(t, **_) -> pd.DataFrame:
 
 BASELINES = {f.__name__: f for f in (
     overview_headline, overview_by_grade, overview_by_supervision, overview_by_institution, overview_unplaced,
-    students_list, students_filter_options, student_record, student_placements, student_contacts, unplaced_residents,
+    students_list, students_filter_options, students_class_options, student_record, student_placements,
+    student_contacts, unplaced_residents,
     classes_occupancy, classes_by_institution_grade, classes_unmatched_placements, tracks_quota,
     tracks_unknown_placements, institutions_list, contacts_quality_summary, contacts_problems, changes_side,
+    changes_institutions,
     national_by_authority, authorities)}

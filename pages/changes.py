@@ -1,7 +1,7 @@
 """Changes: who joined or left the authority's census between two snapshots, and who changed
 institution, grade or class. Counts for everyone with the page; the rows need the rows permission.
 
-Each side is read in the authority's scope of its own snapshot; the two are joined on STUDENT_REF
+Each side is read in the authority's scope of its own snapshot; the two are joined on STUDENT_KEY
 (an opaque key), so masked identity numbers never need to be compared.
 """
 from __future__ import annotations
@@ -46,37 +46,47 @@ SUMMARY_COLUMNS = ["CHANGE", "STUDENTS"]
 
 def compare(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     """One row per student whose membership or placement differs; CHANGE is the first that applies
-    of arrived, left, institution, grade, class."""
-    keep = ["STUDENT_REF", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHEM_MOSAD", "SHICHVA",
-            "MAKBILA"]
+    of arrived, left, institution, grade, class. Sides are changes_side results (key and placement)."""
+    keep = ["STUDENT_KEY", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHICHVA", "MAKBILA"]
     b = before.select(keep).rename({c: f"{c}_BEFORE" for c in keep})
     a = after.select(keep).rename({c: f"{c}_AFTER" for c in keep})
-    j = b.join(a, left_on="STUDENT_REF_BEFORE", right_on="STUDENT_REF_AFTER", how="full", coalesce=False)
+    j = b.join(a, left_on="STUDENT_KEY_BEFORE", right_on="STUDENT_KEY_AFTER", how="full", coalesce=False)
 
     def differs(col: str) -> pl.Expr:
         return pl.col(f"{col}_BEFORE").ne_missing(pl.col(f"{col}_AFTER"))
 
-    change = (pl.when(pl.col("STUDENT_REF_BEFORE").is_null()).then(pl.lit("arrived"))
-              .when(pl.col("STUDENT_REF_AFTER").is_null()).then(pl.lit("left"))
+    change = (pl.when(pl.col("STUDENT_KEY_BEFORE").is_null()).then(pl.lit("arrived"))
+              .when(pl.col("STUDENT_KEY_AFTER").is_null()).then(pl.lit("left"))
               .when(differs("SEMEL_MOSAD")).then(pl.lit("institution"))
               .when(differs("SHICHVA")).then(pl.lit("grade"))
               .when(differs("MAKBILA")).then(pl.lit("class")))
-    side = lambda c: pl.coalesce(pl.col(f"{c}_AFTER"), pl.col(f"{c}_BEFORE")).alias(c)  # noqa: E731
-    out = j.with_columns(change.alias("CHANGE")).filter(pl.col("CHANGE").is_not_null())
     order = {k: i for i, k in enumerate(KINDS)}
-    return (out.select(side("STUDENT_REF"), "CHANGE", side("MISPAR_ZEHUT"), side("SHEM_PRATI"), side("SHEM_MISHPACHA"),
-                       "SHEM_MOSAD_BEFORE", "SHEM_MOSAD_AFTER", "SHICHVA_BEFORE", "SHICHVA_AFTER",
-                       "MAKBILA_BEFORE", "MAKBILA_AFTER")
+    side = lambda c: pl.coalesce(f"{c}_AFTER", f"{c}_BEFORE").alias(c)  # noqa: E731
+    return (j.with_columns(change.alias("CHANGE"))
+            .filter(pl.col("CHANGE").is_not_null())
+            .select(side("STUDENT_KEY"), "CHANGE", side("MISPAR_ZEHUT"), side("SHEM_PRATI"), side("SHEM_MISHPACHA"),
+                    "SEMEL_MOSAD_BEFORE", "SEMEL_MOSAD_AFTER", "SHICHVA_BEFORE", "SHICHVA_AFTER", "MAKBILA_BEFORE",
+                    "MAKBILA_AFTER")
             .with_columns(pl.col("CHANGE").replace_strict(order, return_dtype=pl.Int8).alias("_order"))
-            .sort(["_order", "SHEM_MOSAD_AFTER", "SHEM_MOSAD_BEFORE", "STUDENT_REF"], nulls_last=True)
+            .sort(["_order", "SEMEL_MOSAD_AFTER", "SEMEL_MOSAD_BEFORE", "STUDENT_KEY"], nulls_last=True)
             .drop("_order"))
 
 
 def changes_between(scope: Scope, before_snapshot, after_snapshot) -> pl.DataFrame:
-    """Both sides in the same authority and masking, each from its own snapshot."""
+    """Both sides in the same authority and masking, each from its own snapshot: keys and placements."""
     before = run("changes_side", replace(scope, snapshot=before_snapshot), salt=W.SALT)
     after = run("changes_side", replace(scope, snapshot=after_snapshot), salt=W.SALT)
     return compare(before, after)
+
+
+def described(scope: Scope, rows: pl.DataFrame, before_snapshot, after_snapshot) -> pl.DataFrame:
+    """Changed rows with the names of the institutions before and after."""
+    names = pl.concat([run("changes_institutions", replace(scope, snapshot=s)) for s in (after_snapshot, before_snapshot)],
+                      how="vertical_relaxed").unique("SEMEL_MOSAD", keep="first")
+    name_of = dict(zip(names["SEMEL_MOSAD"], names["SHEM_MOSAD"]))
+    return rows.with_columns(
+        pl.col("SEMEL_MOSAD_BEFORE").replace_strict(name_of, default=pl.col("SEMEL_MOSAD_BEFORE")).alias("SHEM_MOSAD_BEFORE"),
+        pl.col("SEMEL_MOSAD_AFTER").replace_strict(name_of, default=pl.col("SEMEL_MOSAD_AFTER")).alias("SHEM_MOSAD_AFTER"))
 
 
 def summarise(changes: pl.DataFrame) -> pl.DataFrame:
@@ -143,14 +153,14 @@ def render(ctx: PageContext) -> None:
 
     def rows_of(s: Scope) -> pl.DataFrame:
         out = changes_between(s, before_snap, after_snap)
-        return named(out.filter(pl.col("CHANGE") == kind) if kind else out)
+        return named(described(s, out.filter(pl.col("CHANGE") == kind) if kind else out, before_snap, after_snap))
 
     shown = changes.filter(pl.col("CHANGE") == kind) if kind else changes
     if shown.is_empty():
         W.no_rows(lang)
         return
     offset = W.page_offset("changes_page", filters)
-    page = named(shown.slice(offset, W.PAGE_SIZE))
+    page = named(described(ctx.scope(), shown.slice(offset, W.PAGE_SIZE), before_snap, after_snap))
     page = W.with_class(W.with_class(page, lang, "SHICHVA_BEFORE", "MAKBILA_BEFORE", "KITA_BEFORE"), lang,
                         "SHICHVA_AFTER", "MAKBILA_AFTER", "KITA_AFTER")
     page = page.with_columns(W.joined([pl.col("SHEM_PRATI"), pl.col("SHEM_MISHPACHA")], " ").alias("FULL_NAME"))

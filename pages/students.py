@@ -156,9 +156,8 @@ def _filters(ctx: PageContext, opts: pl.DataFrame) -> dict:
     lang = ctx.lang
     personal = ctx.allowed(Action.VIEW_PERSONAL)
 
-    def of(kind: str, mosad: str | None = None) -> pl.DataFrame:
-        part = opts.filter(pl.col("KIND") == kind)
-        return part.filter(pl.col("SEMEL_MOSAD") == mosad) if mosad else part
+    def of(kind: str, frame: pl.DataFrame = opts) -> pl.DataFrame:
+        return frame.filter(pl.col("KIND") == kind)
 
     inst = of("institution")
     inst_names = dict(zip(inst["CODE"], inst["LABEL"]))
@@ -175,6 +174,9 @@ def _filters(ctx: PageContext, opts: pl.DataFrame) -> dict:
         with c[1]:
             f["institution"] = _select(tr(TEXT, "institution", lang), inst["CODE"].to_list(),
                                        lambda v: f"{inst_names.get(v) or ''} ({v})", "students_institution", lang)
+        # classes and tracks of the chosen institution only
+        within = run("students_class_options", ctx.scope(), mosad=f["institution"]) if f["institution"] \
+            else opts.head(0)
         with c[2]:
             grades = sorted(int(g) for g in of("grade")["CODE"])
             f["grade"] = _select(tr(TEXT, "grade", lang), grades, lambda v: W.grade_label(v, lang),
@@ -182,13 +184,13 @@ def _filters(ctx: PageContext, opts: pl.DataFrame) -> dict:
         with c[3]:
             classes = []
             if f["institution"] and f["grade"] is not None:
-                classes = [int(code.split("/")[1]) for code in of("class", f["institution"])["CODE"]
+                classes = [int(code.split("/")[1]) for code in of("class", within)["CODE"]
                            if int(code.split("/")[0]) == f["grade"]]
             f["class"] = _select(tr(TEXT, "class", lang), classes, lambda v: W.class_label(f["grade"], v, lang),
                                  "students_class", lang)
         c = st.columns(4)
         with c[0]:
-            tracks = of("track", f["institution"]) if f["institution"] else of("track").head(0)
+            tracks = of("track", within)
             track_names = dict(zip(tracks["CODE"], tracks["LABEL"]))
             f["track"] = _select(tr(TEXT, "track", lang), tracks["CODE"].to_list(),
                                  lambda v: f"{track_names.get(v) or ''} ({v})", "students_track", lang)

@@ -3,9 +3,10 @@
 -- Every statement starts from census filtered by $authority (one row per student of A, with the
 -- student's derived columns) and reaches other tables by the student's key.
 -- Personal columns keep their feed names (the runner masks them by name unless the scope allows).
--- STUDENT_REF = md5($salt || SUG_ZEHUT || ':' || MISPAR_ZEHUT), the salt a per-process secret: a row
--- can be opened again without the identity number (which may come masked), the ref alone does not
--- reveal it, and it is the same outside DuckDB (hashlib), as the benchmark's pandas versions need.
+-- STUDENT_REF = md5($salt || SUG_ZEHUT || ':' || MISPAR_ZEHUT) || '.' || (SEMEL_MOSAD or '-'), the salt a
+-- per-process secret: a row can be opened again without the identity number (which may come masked),
+-- the ref alone does not reveal it, and it is the same outside DuckDB (hashlib), as the benchmark's
+-- pandas versions need. The institution lets a lookup hash one institution's students, not all.
 -- Name search: both sides lower-cased, niqqud and cantillation removed, final letters made regular
 -- (so "כהן", "כהנ" and "כֹּהֵן" match), spaces collapsed.
 
@@ -31,7 +32,8 @@ q AS (
                '[\x{0591}-\x{05BD}\x{05BF}\x{05C1}\x{05C2}\x{05C4}\x{05C5}\x{05C7}]', '', 'g'), '\s+', ' ', 'g'),
                'ךםןףץ', 'כמנפצ') AS NEEDLE
 ),
-f AS (
+-- the matching students; read twice (the count and the page) but not stored: cheaper than a window
+f AS NOT MATERIALIZED (
     SELECT a.*
     FROM a
     CROSS JOIN q
@@ -57,26 +59,20 @@ f AS (
       AND (q.NEEDLE IS NULL
            OR contains(n.FIRST || ' ' || n.LAST, q.NEEDLE) OR contains(n.LAST || ' ' || n.FIRST, q.NEEDLE))
 ),
--- Hebrew order is taken once over the distinct names (small) and students are sorted by rank:
--- collating every student's name on each page view cost most of this statement's time.
+-- institutions and localities in Hebrew order once (small tables); students sorted by that rank
 inst AS (
     SELECT SEMEL_MOSAD, row_number() OVER (ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD) AS RANK FROM mosdot
 ),
 loc AS (
     SELECT SEMEL_YISHUV, row_number() OVER (ORDER BY SHEM_YISHUV COLLATE he, SEMEL_YISHUV) AS RANK FROM rashuyot
 ),
-surnames AS (
-    SELECT SHEM_MISHPACHA, row_number() OVER (ORDER BY SHEM_MISHPACHA COLLATE he, SHEM_MISHPACHA) AS RANK
-    FROM (SELECT DISTINCT SHEM_MISHPACHA FROM census WHERE SEMEL_RASHUT = $authority AND $sort = 'name')
-),
-firsts AS (
-    SELECT SHEM_PRATI, row_number() OVER (ORDER BY SHEM_PRATI COLLATE he, SHEM_PRATI) AS RANK
-    FROM (SELECT DISTINCT SHEM_PRATI FROM census WHERE SEMEL_RASHUT = $authority AND $sort = 'name')
-),
 page AS (
-    SELECT f.*, count(*) OVER () AS TOTAL_ROWS,
-           (CASE $sort WHEN 'name' THEN sn.RANK * 10000000 + fn.RANK
-                       WHEN 'institution' THEN i.RANK * 1000000 + f.SHICHVA * 1000 + f.MAKBILA
+    SELECT f.*,
+           CASE WHEN $sort = 'name' AND NOT $descending THEN f.SHEM_MISHPACHA END AS K_LAST_UP,
+           CASE WHEN $sort = 'name' AND NOT $descending THEN f.SHEM_PRATI END AS K_FIRST_UP,
+           CASE WHEN $sort = 'name' AND $descending THEN f.SHEM_MISHPACHA END AS K_LAST_DOWN,
+           CASE WHEN $sort = 'name' AND $descending THEN f.SHEM_PRATI END AS K_FIRST_DOWN,
+           (CASE $sort WHEN 'institution' THEN i.RANK * 1000000 + f.SHICHVA * 1000 + f.MAKBILA
                        WHEN 'grade' THEN f.SHICHVA * 1000 + f.MAKBILA
                        WHEN 'locality' THEN l.RANK
                        WHEN 'birth' THEN date_diff('day', DATE '1900-01-01', f.TAARICH_LEDA) END)
@@ -85,60 +81,73 @@ page AS (
     FROM f
     LEFT JOIN inst i ON i.SEMEL_MOSAD = f.SEMEL_MOSAD
     LEFT JOIN loc l ON l.SEMEL_YISHUV = f.RES_YISHUV
-    LEFT JOIN surnames sn ON sn.SHEM_MISHPACHA = f.SHEM_MISHPACHA
-    LEFT JOIN firsts fn ON fn.SHEM_PRATI = f.SHEM_PRATI
-    ORDER BY K_NUMBER ASC NULLS LAST, K_ID_DOWN DESC NULLS LAST, f.SUG_ZEHUT, f.MISPAR_ZEHUT
+    ORDER BY K_LAST_UP COLLATE he ASC NULLS LAST, K_FIRST_UP COLLATE he ASC NULLS LAST,
+             K_LAST_DOWN COLLATE he DESC NULLS LAST, K_FIRST_DOWN COLLATE he DESC NULLS LAST,
+             K_NUMBER ASC NULLS LAST, K_ID_DOWN DESC NULLS LAST, f.SUG_ZEHUT, f.MISPAR_ZEHUT
     LIMIT $limit OFFSET $offset
 )
-SELECT md5($salt || p.SUG_ZEHUT || ':' || p.MISPAR_ZEHUT) AS STUDENT_REF,
+SELECT md5($salt || p.SUG_ZEHUT || ':' || p.MISPAR_ZEHUT) || '.' || coalesce(p.SEMEL_MOSAD, '-') AS STUDENT_REF,
        p.SUG_ZEHUT, p.MISPAR_ZEHUT, p.SHEM_PRATI, p.SHEM_MISHPACHA, p.TAARICH_LEDA, p.CODE_MIN,
        p.SEMEL_MOSAD, m.SHEM_MOSAD, p.SHICHVA, p.MAKBILA, p.SEMEL_MEGAMA_MOSAD, p.LAST_STATUS,
-       p.RES_YISHUV, r.SHEM_YISHUV, p.RELATION, p.TOTAL_ROWS
+       p.RES_YISHUV, r.SHEM_YISHUV, p.RELATION, (SELECT count(*) FROM f) AS TOTAL_ROWS
 FROM page p
 LEFT JOIN mosdot m   ON m.SEMEL_MOSAD = p.SEMEL_MOSAD
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = p.RES_YISHUV
 -- the page again in its order (a join does not keep it); a page is at most $limit rows
-ORDER BY p.K_NUMBER ASC NULLS LAST, p.K_ID_DOWN DESC NULLS LAST, p.SUG_ZEHUT, p.MISPAR_ZEHUT
+ORDER BY p.K_LAST_UP COLLATE he ASC NULLS LAST, p.K_FIRST_UP COLLATE he ASC NULLS LAST,
+         p.K_LAST_DOWN COLLATE he DESC NULLS LAST, p.K_FIRST_DOWN COLLATE he DESC NULLS LAST,
+         p.K_NUMBER ASC NULLS LAST, p.K_ID_DOWN DESC NULLS LAST, p.SUG_ZEHUT, p.MISPAR_ZEHUT
 
 -- name: students_filter_options
 -- scope: authority
 -- doc: The choices of the students page's filters, all from A's census: KIND institution (where A's
---      students are placed, A's own institutions first), grade, class (per institution), track (per
---      institution), status, locality (of residence).
+--      students are placed, A's own institutions first), grade, status, locality (of residence).
 WITH a AS (
-    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, c.SEMEL_MEGAMA_MOSAD, c.LAST_STATUS, c.RES_YISHUV,
-           c.IS_PLACED
+    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.LAST_STATUS, c.RES_YISHUV, c.IS_PLACED
     FROM census c
     WHERE c.SEMEL_RASHUT = $authority
 ),
 opts AS (
-    SELECT 'institution' AS KIND, a.SEMEL_MOSAD, a.SEMEL_MOSAD AS CODE, any_value(m.SHEM_MOSAD) AS LABEL,
-           NOT bool_or(a.IS_PLACED) AS RANK
+    SELECT 'institution' AS KIND, a.SEMEL_MOSAD AS CODE, any_value(m.SHEM_MOSAD) AS LABEL,
+           NOT bool_or(a.IS_PLACED) AS OUTSIDE
     FROM a LEFT JOIN mosdot m ON m.SEMEL_MOSAD = a.SEMEL_MOSAD
     WHERE a.SEMEL_MOSAD IS NOT NULL
     GROUP BY a.SEMEL_MOSAD
     UNION ALL
-    SELECT DISTINCT 'grade', NULL, a.SHICHVA::VARCHAR, NULL, false FROM a WHERE a.SHICHVA IS NOT NULL
+    SELECT DISTINCT 'grade', a.SHICHVA::VARCHAR, NULL, false FROM a WHERE a.SHICHVA IS NOT NULL
     UNION ALL
-    SELECT DISTINCT 'class', a.SEMEL_MOSAD, a.SHICHVA::VARCHAR || '/' || a.MAKBILA::VARCHAR, NULL, false
-    FROM a WHERE a.SEMEL_MOSAD IS NOT NULL AND a.SHICHVA IS NOT NULL AND a.MAKBILA IS NOT NULL
+    SELECT DISTINCT 'status', a.LAST_STATUS::VARCHAR, NULL, false FROM a WHERE a.LAST_STATUS IS NOT NULL
     UNION ALL
-    SELECT 'track', a.SEMEL_MOSAD, a.SEMEL_MEGAMA_MOSAD, any_value(g.SHEM_MEGAMA_MOSAD), false
-    FROM a LEFT JOIN megamot g ON g.SEMEL_MOSAD = a.SEMEL_MOSAD AND g.SEMEL_MEGAMA_MOSAD = a.SEMEL_MEGAMA_MOSAD
-    WHERE a.SEMEL_MEGAMA_MOSAD IS NOT NULL
-    GROUP BY a.SEMEL_MOSAD, a.SEMEL_MEGAMA_MOSAD
-    UNION ALL
-    SELECT DISTINCT 'status', NULL, a.LAST_STATUS::VARCHAR, NULL, false FROM a WHERE a.LAST_STATUS IS NOT NULL
-    UNION ALL
-    SELECT 'locality', NULL, a.RES_YISHUV, any_value(r.SHEM_YISHUV), false
+    SELECT 'locality', a.RES_YISHUV, any_value(r.SHEM_YISHUV), false
     FROM a LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = a.RES_YISHUV
     WHERE a.RES_YISHUV IS NOT NULL
     GROUP BY a.RES_YISHUV
 )
-SELECT KIND, SEMEL_MOSAD, CODE, LABEL, RANK AS OUTSIDE
+SELECT KIND, CODE, LABEL, OUTSIDE
 FROM opts
-ORDER BY KIND, RANK, LABEL COLLATE he NULLS LAST,
-         TRY_CAST(split_part(CODE, '/', 1) AS INTEGER), TRY_CAST(split_part(CODE, '/', 2) AS INTEGER), CODE
+ORDER BY KIND, OUTSIDE, LABEL COLLATE he NULLS LAST, TRY_CAST(CODE AS INTEGER), CODE
+
+-- name: students_class_options
+-- scope: authority
+-- doc: The classes (KIND class, CODE grade/parallel) and tracks (KIND track, CODE the institution's
+--      track code, LABEL its name) in which A's students are placed in one institution ($mosad).
+WITH a AS (
+    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, c.SEMEL_MEGAMA_MOSAD
+    FROM census c
+    WHERE c.SEMEL_RASHUT = $authority AND c.SEMEL_MOSAD = $mosad
+)
+SELECT KIND, CODE, LABEL
+FROM (
+    SELECT DISTINCT 'class' AS KIND, a.SHICHVA::VARCHAR || '/' || a.MAKBILA::VARCHAR AS CODE, NULL AS LABEL,
+           a.SHICHVA AS G, a.MAKBILA AS M
+    FROM a WHERE a.SHICHVA IS NOT NULL AND a.MAKBILA IS NOT NULL
+    UNION ALL
+    SELECT 'track', a.SEMEL_MEGAMA_MOSAD, any_value(g.SHEM_MEGAMA_MOSAD), NULL, NULL
+    FROM a LEFT JOIN megamot g ON g.SEMEL_MOSAD = a.SEMEL_MOSAD AND g.SEMEL_MEGAMA_MOSAD = a.SEMEL_MEGAMA_MOSAD
+    WHERE a.SEMEL_MEGAMA_MOSAD IS NOT NULL
+    GROUP BY a.SEMEL_MEGAMA_MOSAD
+)
+ORDER BY KIND, G, M, LABEL COLLATE he NULLS LAST, CODE
 
 -- name: student_record
 -- scope: authority
@@ -152,7 +161,8 @@ SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.CODE_MIN, 
 FROM census c
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = c.RES_YISHUV
 LEFT JOIN mosdot m ON m.SEMEL_MOSAD = c.SEMEL_MOSAD
-WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
+WHERE c.SEMEL_RASHUT = $authority AND coalesce(c.SEMEL_MOSAD, '-') = split_part($ref, '.', 2)
+      AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = split_part($ref, '.', 1)
 
 -- name: student_placements
 -- scope: authority
@@ -160,7 +170,8 @@ WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPA
 WITH k AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT
     FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
+    WHERE c.SEMEL_RASHUT = $authority AND coalesce(c.SEMEL_MOSAD, '-') = split_part($ref, '.', 2)
+      AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = split_part($ref, '.', 1)
 )
 SELECT t.SHNAT_LIMUDIM, t.SEMEL_MOSAD, m.SHEM_MOSAD, TRY_CAST(t.SHICHVA AS INTEGER) AS SHICHVA,
        TRY_CAST(t.MAKBILA AS INTEGER) AS MAKBILA, t.SEMEL_MEGAMA_MOSAD,
@@ -168,7 +179,7 @@ SELECT t.SHNAT_LIMUDIM, t.SEMEL_MOSAD, m.SHEM_MOSAD, TRY_CAST(t.SHICHVA AS INTEG
        TRY_CAST(t.TAARICH_HATCHALA AS DATE) AS TAARICH_HATCHALA, TRY_CAST(t.TAARICH_AZIVA AS DATE) AS TAARICH_AZIVA,
        t.CODE_SIBAT_AZIVA, TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) AS TAARICH_IDKUN_RESHUMA
 FROM talmidim t
-SEMI JOIN k ON k.SUG_ZEHUT = t.SUG_ZEHUT AND k.MISPAR_ZEHUT = t.MISPAR_ZEHUT
+JOIN k ON k.SUG_ZEHUT = t.SUG_ZEHUT AND k.MISPAR_ZEHUT = t.MISPAR_ZEHUT
 LEFT JOIN mosdot m ON m.SEMEL_MOSAD = t.SEMEL_MOSAD
 ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST, t._line DESC
 
@@ -179,14 +190,15 @@ ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST, t._line DESC
 --      The key is found in census first: contacts are sorted by student, so only its rows are read.
 WITH s AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = $ref
+    WHERE c.SEMEL_RASHUT = $authority AND coalesce(c.SEMEL_MOSAD, '-') = split_part($ref, '.', 2)
+      AND md5($salt || c.SUG_ZEHUT || ':' || c.MISPAR_ZEHUT) = split_part($ref, '.', 1)
 )
 SELECT k.SUG_ZEHUT_GOREM_KESHER, k.MISPAR_ZEHUT_GOREM_KESHER, k.SHEM_PRATI_GOREM_KESHER,
        k.SHEM_MISHPACHA_GOREM_KESHER, TRY_CAST(k.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
        k.HAIM_MESHALEM_GOREM_KESHER, k.LEKABEL_MEIDA,
        TRY_CAST(k.TAARICH_HATCHALA_GOREM_KESHER AS DATE) AS TAARICH_HATCHALA_GOREM_KESHER,
        TRY_CAST(k.TAARICH_SIYUM_GOREM_KESHER AS DATE) AS TAARICH_SIYUM_GOREM_KESHER,
-       k.TAARICH_SIYUM_GOREM_KESHER IS NULL AS ACTIVE,
+       k.ACTIVE,
        k.KIDOMET_NAYAD, k.MISPAR_NAYAD, k.KIDOMET_TEL_BAIT, k.MISPAR_TEL_BAIT, k.EMAIL_RASHI,
        k.SEMEL_YISHUV, r.SHEM_YISHUV, k.SEMEL_RECHOV, k.SHEM_RECHOV, k.MISPAR_BAYIT, k.KNISA, k.MISPAR_DIRA,
        k.MIKUD, k.TEVAT_DOAR
@@ -194,7 +206,7 @@ FROM contacts k
 JOIN s ON s.SUG_ZEHUT = k.SUG_ZEHUT_TALMID AND s.MISPAR_ZEHUT = k.MISPAR_ZEHUT_TALMID
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = k.SEMEL_YISHUV
 WHERE k.SEMEL_RASHUT = $authority
-ORDER BY ACTIVE DESC, CODE_SUG_KIRVA_GOREM_KESHER NULLS LAST, k.LINE
+ORDER BY k.ACTIVE DESC, CODE_SUG_KIRVA_GOREM_KESHER NULLS LAST, k.LINE
 
 -- name: unplaced_residents
 -- scope: authority
@@ -203,7 +215,8 @@ ORDER BY ACTIVE DESC, CODE_SUG_KIRVA_GOREM_KESHER NULLS LAST, k.LINE
 --      receive information and with a mobile number first), optionally in one locality; paged.
 WITH u AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.TAARICH_LEDA, c.SHNAT_LIMUDIM,
-           c.LAST_STATUS, c.RES_YISHUV, c.SEMEL_RECHOV_TAL, c.MISPAR_BAYIT_TAL, c.MISPAR_DIRA_TAL, c.MIKUD_7_TAL
+           c.LAST_STATUS, c.RES_YISHUV, c.SEMEL_RECHOV_TAL, c.MISPAR_BAYIT_TAL, c.MISPAR_DIRA_TAL, c.MIKUD_7_TAL,
+           c.ACTIVE_CONTACTS
     FROM census c
     WHERE c.SEMEL_RASHUT = $authority AND c.IS_RESIDENT AND NOT c.PLACED
       AND ($res_yishuv IS NULL OR c.RES_YISHUV = $res_yishuv)
@@ -211,23 +224,23 @@ WITH u AS (
 contact AS (
     SELECT k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID, k.SHEM_PRATI_GOREM_KESHER, k.SHEM_MISHPACHA_GOREM_KESHER,
            TRY_CAST(k.CODE_SUG_KIRVA_GOREM_KESHER AS INTEGER) AS CODE_SUG_KIRVA_GOREM_KESHER,
-           k.KIDOMET_NAYAD, k.MISPAR_NAYAD, k.KIDOMET_TEL_BAIT, k.MISPAR_TEL_BAIT, k.EMAIL_RASHI,
-           count(*) OVER (PARTITION BY k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID) AS CONTACTS
+           k.KIDOMET_NAYAD, k.MISPAR_NAYAD, k.KIDOMET_TEL_BAIT, k.MISPAR_TEL_BAIT, k.EMAIL_RASHI
     FROM contacts k
     SEMI JOIN u ON u.SUG_ZEHUT = k.SUG_ZEHUT_TALMID AND u.MISPAR_ZEHUT = k.MISPAR_ZEHUT_TALMID
-    WHERE k.SEMEL_RASHUT = $authority AND k.TAARICH_SIYUM_GOREM_KESHER IS NULL
+    -- the unplaced residents' links only (contacts repeat the student's residence and placement)
+    WHERE k.SEMEL_RASHUT = $authority AND k.ACTIVE AND k.IS_RESIDENT AND NOT k.PLACED
     QUALIFY row_number() OVER (PARTITION BY k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID
                                ORDER BY (k.LEKABEL_MEIDA = '1') DESC NULLS LAST,
                                         (k.MISPAR_NAYAD IS NOT NULL) DESC, k.LINE) = 1
 )
-SELECT md5($salt || u.SUG_ZEHUT || ':' || u.MISPAR_ZEHUT) AS STUDENT_REF,
+SELECT md5($salt || u.SUG_ZEHUT || ':' || u.MISPAR_ZEHUT) || '.-' AS STUDENT_REF,
        u.SUG_ZEHUT, u.MISPAR_ZEHUT, u.SHEM_PRATI, u.SHEM_MISHPACHA, u.TAARICH_LEDA,
        u.SHNAT_LIMUDIM - 1 - year(u.TAARICH_LEDA) AS AGE, u.LAST_STATUS,
        u.RES_YISHUV, r.SHEM_YISHUV, u.SEMEL_RECHOV_TAL, u.MISPAR_BAYIT_TAL, u.MISPAR_DIRA_TAL, u.MIKUD_7_TAL,
-       coalesce(ct.CONTACTS, 0) AS CONTACTS, ct.SHEM_PRATI_GOREM_KESHER, ct.SHEM_MISHPACHA_GOREM_KESHER,
+       u.ACTIVE_CONTACTS AS CONTACTS, ct.SHEM_PRATI_GOREM_KESHER, ct.SHEM_MISHPACHA_GOREM_KESHER,
        ct.CODE_SUG_KIRVA_GOREM_KESHER, ct.KIDOMET_NAYAD, ct.MISPAR_NAYAD, ct.KIDOMET_TEL_BAIT, ct.MISPAR_TEL_BAIT,
        ct.EMAIL_RASHI,
-       count(*) OVER () AS TOTAL_ROWS
+       (SELECT count(*) FROM u) AS TOTAL_ROWS
 FROM u
 LEFT JOIN contact ct ON ct.SUG_ZEHUT_TALMID = u.SUG_ZEHUT AND ct.MISPAR_ZEHUT_TALMID = u.MISPAR_ZEHUT
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = u.RES_YISHUV

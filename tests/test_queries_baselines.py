@@ -55,6 +55,10 @@ def params_for(name: str, scope: Scope, **over) -> dict:
     p = {k: None for k in used}
     p.update({k: v for k, v in {"salt": SALT, "limit": ALL, "offset": 0, "sort": "name", "descending": False}.items()
               if k in used})
+    if "mosad" in used and "mosad" not in over and name == "students_class_options":
+        # an institution of the authority with students in tracks
+        mine = run("students_list", scope, **params_for("students_list", scope))
+        p["mosad"] = mine.filter(pl.col("SEMEL_MEGAMA_MOSAD").is_not_null())["SEMEL_MOSAD"][0]
     if "ref" in used:
         first = run("students_list", scope, **params_for("students_list", scope, limit=1))
         p["ref"] = first["STUDENT_REF"][0]
@@ -85,9 +89,12 @@ def test_the_pandas_version_returns_what_the_statement_returns(census_snapshot, 
     sql = run(name, scope, **params)
     baseline = pb.BASELINES[name](tables, **params) if national else pb.BASELINES[name](tables, A, **params)
     assert list(baseline.columns) == sql.columns
+    if "STUDENT_KEY" in sql.columns:      # DuckDB's hash in SQL, md5 in pandas: equally opaque keys
+        sql, baseline = sql.drop("STUDENT_KEY"), baseline.drop(columns="STUDENT_KEY")
     if "limit" in params and params["limit"] < ALL and name == "students_list":
         # a page depends on Hebrew order, which pandas only approximates: compare its size
         assert len(baseline) == sql.height
         return
     assert sql.height > 0 or name.endswith(("unmatched_placements", "unknown_placements")), name
     assert rows(baseline) == rows(sql)
+

@@ -333,6 +333,12 @@ def test_filter_options_come_from_the_authoritys_census(scope, oracle):
     assert set(opts.filter(pl.col("KIND") == "locality")["CODE"]) == set(c["SEMEL_YISHUV_TAL"])
     assert {int(g) for g in opts.filter(pl.col("KIND") == "grade")["CODE"]} == set(c["SHICHVA"].drop_nulls())
     assert {int(s) for s in opts.filter(pl.col("KIND") == "status")["CODE"]} == set(c["LAST_STATUS"])
+    mosad = c.filter(pl.col("SEMEL_MEGAMA_MOSAD").is_not_null())["SEMEL_MOSAD"][0]
+    within = run("students_class_options", scope, mosad=mosad)
+    mine = c.filter(pl.col("SEMEL_MOSAD") == mosad)
+    assert set(within.filter(pl.col("KIND") == "class")["CODE"]) == \
+        {f"{g}/{m}" for g, m in mine.select("SHICHVA", "MAKBILA").drop_nulls().iter_rows()}
+    assert set(within.filter(pl.col("KIND") == "track")["CODE"]) == set(mine["SEMEL_MEGAMA_MOSAD"].drop_nulls())
 
 
 def _ref(scope, sug: str, mispar: str) -> str:
@@ -552,9 +558,10 @@ def test_every_statement_of_the_pages_declares_the_authority_scope_and_uses_it()
 # --- changes between two snapshots ---------------------------------------------------------------------
 
 def test_changes_between_two_weeks_match_the_feeds(two_week_snapshots, small_feed, earlier_feed):
-    from pages.changes import changes_between, summarise
+    from pages.changes import changes_between, described, summarise
     before_snap, after_snap = two_week_snapshots
-    got = changes_between(Scope(after_snap, A, personal=True), before_snap, after_snap)
+    scope = Scope(after_snap, A, personal=True)
+    got = described(scope, changes_between(scope, before_snap, after_snap), before_snap, after_snap)
     placement = ["SEMEL_MOSAD", "SHICHVA", "MAKBILA"]
     b = Oracle(earlier_feed).census(A).select(*KEY, *placement)
     a = Oracle(small_feed).census(A).select(*KEY, *placement)
