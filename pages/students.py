@@ -294,10 +294,11 @@ def show_record(ctx: PageContext, ref: str) -> None:
     r = record.row(0, named=True)
     if scope.personal:
         key = f"{r['SUG_ZEHUT']}:{r['MISPAR_ZEHUT']}"
-        if st.session_state.get("_personal_view") != (ctx.authority, key):
+        seen = st.session_state.setdefault("_personal_views", set())    # once per student and session
+        if (ctx.authority, key) not in seen:
             audit.record("personal_view", actor=ctx.principal.email, authority=ctx.authority,
                          details={"page": "students", "student": key, "snapshot": ctx.snapshot.date})
-            st.session_state["_personal_view"] = (ctx.authority, key)
+            seen.add((ctx.authority, key))
     st.subheader(tr(TEXT, "record", lang))
     fields = ["SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "CODE_MIN", "TAARICH_LEDA", "LAST_STATUS"]
     W.show_table(record, fields, lang, key="record_person")

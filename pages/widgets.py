@@ -344,7 +344,7 @@ def export_table(*, actor: str, authority: str | None, snapshot, needs: Action, 
     scope = Scope(snapshot=snapshot, authority=None if national else authority,
                   personal=False if national else allowed(principal, Action.VIEW_PERSONAL, authority))
     table = present(fetch(scope), columns, lang, for_file=True)
-    audit.record("table_export", actor=actor, authority=authority,
+    audit.record("table_export", actor=actor, authority=None if national else authority,
                  details={"page": page, "filters": filters, "rows": table.height, "columns": table.columns,
                           "snapshot": snapshot.date, "personal": scope.personal})
     return csv_bytes(table)

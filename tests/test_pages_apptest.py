@@ -134,6 +134,11 @@ def test_opening_a_record_with_personal_details_is_audited_once(census, app_sess
     assert (sug, mispar) in set(zip(oracle.census(A)["SUG_ZEHUT"], oracle.census(A)["MISPAR_ZEHUT"]))
     s.run()                                             # the same record on a rerun is not a new view
     assert len(events("personal_view")) == 1
+    s.at.selectbox(key="students_open").select_index(2)
+    s.run()
+    s.at.selectbox(key="students_open").select_index(1)
+    s.run()                                             # another student, then back: one view each
+    assert len(events("personal_view")) == 2
 
 
 def test_an_analyst_opening_a_record_sees_it_masked_and_no_personal_view_is_recorded(census, app_session):
@@ -328,3 +333,21 @@ def test_formula_like_cells_are_neutralised_and_numbers_left_alone():
     assert [r[0] for r in rows] == ["'=HYPERLINK(\"x\")", "'+972501234567", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx",
                                     "a=b", ""]
     assert [r[1] for r in rows] == ["-1", "2", "3", "4", "5", "6", "7", "8"]
+
+
+def test_a_national_export_is_audited_without_an_authority_and_refused_to_a_roster_manager(census):
+    from pages import widgets as W
+    from pages.national import COLUMNS
+    from queries import run
+
+    def build(actor):
+        return W.export_table(actor=actor, authority=None, snapshot=census, needs=Action.NATIONAL_AGGREGATES,
+                              page="national", filters={}, lang="en", columns=COLUMNS,
+                              fetch=lambda s: run("national_by_authority", s))
+    data = build(MINISTRY).decode("utf-8-sig").splitlines()
+    assert data[0].startswith("Authority,Authority code") and len(data) > 2
+    (event,) = events("table_export")
+    assert event["authority"] is None and event["actor"] == MINISTRY
+    with pytest.raises(PermissionError):
+        build(MANAGER)
+    assert len(events("table_export")) == 1
