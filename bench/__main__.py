@@ -28,8 +28,8 @@ STAGES = ("ingest", "queries", "exports", "app")
 # Repetitions: (national, quick).
 PLAN = {
     "ingest_reps": (3, 1),
-    "query_min_runs": (10, 3), "query_max_runs": (60, 5), "query_budget_s": (3.0, 0.3),
-    "pandas_min_runs": (5, 2), "pandas_budget_s": (8.0, 0.3),
+    "query_min_runs": (10, 2), "query_max_runs": (60, 3), "query_budget_s": (3.0, 0.1),
+    "pandas_min_runs": (5, 1), "pandas_budget_s": (8.0, 0.1),
     "export_reps": (3, 1), "xlsx_reps": (2, 1),
     "sessions": (20, 1), "page_timeout_s": (180.0, 120.0), "repeat_tour": (True, False),
 }

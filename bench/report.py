@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bench.stats import median, p95
+from data.snapshots import DERIVED_TABLES
 
 TARGETS = {
     "ingest_s": 60.0, "ingest_ratio": 3.0, "ingest_gb": 3.0,
@@ -77,41 +78,53 @@ def ingest_figures(r: dict) -> list[Figure]:
 
 
 def _speedup(row: dict) -> float | None:
+    """pandas p95 ÷ DuckDB p95, pandas working on tables already in memory (the strict comparison)."""
     if row.get("pandas_p95_ms") and row.get("p95_ms"):
         return row["pandas_p95_ms"] / row["p95_ms"]
     return None
+
+
+def _speedup_reading(row: dict) -> float | None:
+    """The same, pandas first reading the tables the statement needs from Parquet (as DuckDB does)."""
+    if row.get("pandas_p95_ms") and row.get("p95_ms"):
+        return (row["pandas_p95_ms"] + row.get("pandas_read_ms", 0)) / row["p95_ms"]
+    return None
+
+
+def _faster(ratio: float | None) -> str:
+    return "—" if ratio is None else f"{ratio:.1f}× faster" if ratio >= 1 else f"{1 / ratio:.1f}× slower"
+
+
+def _query_group(label: str, rows: list[dict]) -> list[Figure]:
+    slowest = max(rows, key=lambda r: r["p95_ms"])
+    out = [Figure(f"Page queries, {label}: slowest p95 of {len(rows)}",
+                  f"{_ms(slowest['p95_ms'])} `{slowest['statement']}`",
+                  f"{_ms(slowest.get('pandas_p95_ms'))} pandas", _faster(_speedup(slowest)),
+                  f"≤ {TARGETS['query_p95_ms']:.0f} ms", all(r["p95_ms"] <= TARGETS["query_p95_ms"] for r in rows))]
+    compared = [r for r in rows if _speedup(r) is not None]
+    if compared:
+        least = min(compared, key=_speedup)
+        out.append(Figure(f"Page queries, {label}: smallest speed-up over pandas with its tables in memory",
+                          f"{_ms(least['p95_ms'])} `{least['statement']}`", f"{_ms(least['pandas_p95_ms'])} pandas",
+                          _faster(_speedup(least)), f"≥ {TARGETS['query_speedup']:.0f}× faster",
+                          all(_speedup(r) >= TARGETS["query_speedup"] for r in compared)))
+        least = min(compared, key=_speedup_reading)
+        out.append(Figure(f"Page queries, {label}: smallest speed-up over pandas reading the tables it needs",
+                          f"{_ms(least['p95_ms'])} `{least['statement']}`",
+                          f"{_ms(least['pandas_p95_ms'] + least.get('pandas_read_ms', 0))} pandas with reading",
+                          _faster(_speedup_reading(least)), "(for comparison)"))
+    return out
 
 
 def query_figures(q: dict, authorities: list[dict]) -> list[Figure]:
     out = []
     for auth in authorities:
         rows = [r for r in q["results"] if r["authority"] == auth["code"]]
-        if not rows:
-            continue
-        label = f"{auth['name']} ({auth['code']}, {auth['students']:,} students)"
-        slowest = max(rows, key=lambda r: r["p95_ms"])
-        out.append(Figure(f"Page queries, {label}: slowest p95 of {len(rows)}",
-                          f"{_ms(slowest['p95_ms'])} `{slowest['statement']}`",
-                          f"{_ms(slowest.get('pandas_p95_ms'))} pandas", _x(_speedup(slowest)) + " faster" if _speedup(slowest) else "—",
-                          f"≤ {TARGETS['query_p95_ms']:.0f} ms",
-                          all(r["p95_ms"] <= TARGETS["query_p95_ms"] for r in rows)))
-        compared = [r for r in rows if _speedup(r) is not None]
-        if compared:
-            least = min(compared, key=_speedup)
-            out.append(Figure(f"Page queries, {label}: smallest speed-up over pandas",
-                              f"{_ms(least['p95_ms'])} `{least['statement']}`",
-                              f"{_ms(least['pandas_p95_ms'])} pandas", _x(_speedup(least)) + " faster",
-                              f"≥ {TARGETS['query_speedup']:.0f}× faster",
-                              all(_speedup(r) >= TARGETS["query_speedup"] for r in compared)))
+        if rows:
+            out += _query_group(f"{auth['name']} ({auth['code']}, {auth['students']:,} students)", rows)
     national = [r for r in q["results"] if r["authority"] is None]
     if national:
-        slowest = max(national, key=lambda r: r["p95_ms"])
-        out.append(Figure(f"National and reference statements: slowest p95 of {len(national)}",
-                          f"{_ms(slowest['p95_ms'])} `{slowest['statement']}`",
-                          f"{_ms(slowest.get('pandas_p95_ms'))} pandas",
-                          _x(_speedup(slowest)) + " faster" if _speedup(slowest) else "—",
-                          f"≤ {TARGETS['query_p95_ms']:.0f} ms",
-                          all(r["p95_ms"] <= TARGETS["query_p95_ms"] for r in national)))
+        out += _query_group("national and reference", national)
     return out
 
 
@@ -144,6 +157,7 @@ def app_figures(a: dict) -> list[Figure]:
     repeat = [v for v in a["single"] if v["session"] == "repeat"]
     warm = repeat or first
     conc_errors = sum(1 for v in a["concurrent"] if v["error"])
+    retried = sum(1 for v in a["concurrent"] if v.get("retried"))
     limit_mb = TARGETS["app_gb"] * 1024
     tour_peak = a["mem_after_tour"].get("VmHWM")
     load_peak = a["mem_after_load"].get("VmHWM")
@@ -161,7 +175,8 @@ def app_figures(a: dict) -> list[Figure]:
         out.append(Figure("Page time, one session, pages visited again: p95", _ms(single_p95),
                           ratio=f"errors: {sum(1 for v in repeat if v['error'])}"))
     out.append(Figure(f"{a['sessions']} concurrent sessions touring every page: p95 page time (errors)",
-                      f"{_ms(conc_p95)} ({conc_errors} errors in {len(a['concurrent'])} visits)",
+                      f"{_ms(conc_p95)} ({conc_errors} errors in {len(a['concurrent'])} visits"
+                      + (f", {retried} clicks repeated" if retried else "") + ")",
                       f"{_ms(single_p95)} one session", _x(conc_p95 / single_p95 if conc_p95 and single_p95 else None),
                       "no errors", conc_errors == 0))
     return out
@@ -177,16 +192,16 @@ def table(figures: list[Figure]) -> str:
 
 
 def query_table(q: dict, names: dict[str, str]) -> str:
-    lines = ["| statement | authority | rows | runs | median | p95 | pandas p95 | speed-up | verdict |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| statement | authority | rows | runs | median | p95 | pandas p95 | speed-up | pandas p95 + reading "
+             "| speed-up | verdict |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in sorted(q["results"], key=lambda r: (r["authority"] is None, r["authority"] or "", r["statement"])):
         sp = _speedup(r)
         ok = r["p95_ms"] <= TARGETS["query_p95_ms"] and (sp is None or sp >= TARGETS["query_speedup"])
-        if r["authority"] is None:
-            ok = r["p95_ms"] <= TARGETS["query_p95_ms"]
+        with_read = r["pandas_p95_ms"] + r.get("pandas_read_ms", 0) if r.get("pandas_p95_ms") else None
         lines.append(f"| `{r['statement']}` | {names.get(r['authority'], r['authority'] or 'national')} | "
                      f"{r['rows']:,} | {r['runs']} | {_ms(r['median_ms'])} | {_ms(r['p95_ms'])} | "
-                     f"{_ms(r.get('pandas_p95_ms'))} | {_x(sp)} | {'met' if ok else '**MISSED**'} |")
+                     f"{_ms(r.get('pandas_p95_ms'))} | {_x(sp)} | {_ms(with_read)} | {_x(_speedup_reading(r))} | "
+                     f"{'met' if ok else '**MISSED**'} |")
     return "\n".join(lines)
 
 
@@ -233,7 +248,7 @@ def analysis(res: dict) -> list[str]:
         text = (f"**Ingest.** {_s(t)} against {_s(b)} for the bare CSV→Parquet conversion of the same files: "
                 f"reading and writing the data is about {b / t * 100:.0f} % of ingest; the other {_s(t - b)} are "
                 "the checks (identity numbers, codes, dates, keys, references), line numbers, rejected-row "
-                "files and the derived STUDENTS and CENSUS tables.")
+                "files and the derived tables (" + ", ".join(DERIVED_TABLES) + ").")
         phases = (ing["ingest"][-1].get("result") or {}).get("phases") or {}
         if phases:
             top = sorted(phases.items(), key=lambda kv: -kv[1])[:5]
@@ -245,7 +260,8 @@ def analysis(res: dict) -> list[str]:
         profiled = [r for r in sorted(q["results"], key=lambda r: -r["p95_ms"]) if r.get("top_operators")]
         text = "**Page queries.** "
         if slow:
-            text += (f"{len(slow)} statement runs exceed {TARGETS['query_p95_ms']:.0f} ms at p95: "
+            text += (f"{len(slow)} statement run{'s exceed' if len(slow) > 1 else ' exceeds'} "
+                     f"{TARGETS['query_p95_ms']:.0f} ms at p95: "
                      + ", ".join(f"`{r['statement']}` ({_ms(r['p95_ms'])}, {r['authority'] or 'national'})"
                                  for r in slow[:8]) + ". ")
         else:
@@ -255,11 +271,21 @@ def analysis(res: dict) -> list[str]:
                 f"`{r['statement']}`: {_ops(r)}" for r in profiled) + ". "
         weak = [r for r in q["results"] if _speedup(r) is not None and _speedup(r) < TARGETS["query_speedup"]]
         if weak:
-            text += (f"Below {TARGETS['query_speedup']:.0f}× pandas: "
-                     + ", ".join(f"`{r['statement']}` ({_x(_speedup(r))}, pandas {_ms(r['pandas_p95_ms'])})" for r in weak[:8])
-                     + ". pandas works on tables already in memory (loading them took "
-                     f"{_s(q['pandas_load_s'])}, untimed) while every DuckDB run re-reads Parquet, so a query "
-                     "that touches few rows gives pandas little to lose. ")
+            text += (f"{len(weak)} of {sum(1 for r in q['results'] if _speedup(r))} statement runs are less "
+                     f"than {TARGETS['query_speedup']:.0f}× faster than pandas with its tables in memory, e.g. "
+                     + ", ".join(f"`{r['statement']}` ({_x(_speedup(r))}, pandas {_ms(r['pandas_p95_ms'])})"
+                                 for r in sorted(weak, key=_speedup)[:5])
+                     + ". That pandas starts from tables already in memory (loading them took "
+                     f"{_s(q['pandas_load_s'])}, untimed, and they hold {_gb(q.get('pandas_memory_mb'))}"
+                     + (f": more than the app's whole {TARGETS['app_gb']} GB budget"
+                        if (q.get("pandas_memory_mb") or 0) > TARGETS["app_gb"] * 1024 else "")
+                     + "), and an authority's slice of the census is one vectorised mask and group-by "
+                     "away, while every DuckDB run re-reads Parquet and "
+                     "pays a fixed cost (planning, threads, conversion to polars, masking) of several "
+                     "milliseconds. Counting what pandas would read from Parquet for the same page, "
+                     "DuckDB is " + _x(min(_speedup_reading(r) for r in q["results"] if _speedup_reading(r)))
+                     + " to " + _x(max(_speedup_reading(r) for r in q["results"] if _speedup_reading(r)))
+                     + " faster. ")
         if q.get("pandas_missing"):
             text += "No pandas version for: " + ", ".join(f"`{n}`" for n in q["pandas_missing"]) + "."
         out.append(text.strip())
@@ -267,13 +293,10 @@ def analysis(res: dict) -> list[str]:
     if e:
         csv = median([r["seconds"] for r in e["csv"]])
         copy = median([r["seconds"] for r in e["copy"]])
-        read = median([r["seconds"] for r in e["read"]])
         text = (f"**Exports.** The CSV package took {_s(csv)} against {_s(copy)} for DuckDB's COPY of the "
-                f"same rows. Fetching the six tables into memory alone (a separate run) took {_s(read)}; the "
-                "package overlaps that fetch with writing (one table ahead, on a worker thread) and adds the "
-                "cast to text, CSV formatting with the byte-order mark, zip compression, SHA-256 and the "
-                "atomic write, while COPY streams rows from the scan to the file in parallel without "
-                "materialising them.")
+                f"same rows to plain CSV files; the difference ({_s(csv - copy)}) is what the package adds to "
+                "writing the rows: the byte-order mark, zip compression, a SHA-256 per file, the manifest "
+                "and the atomic, fsynced write.")
         if e["xlsx"]:
             x = e["xlsx"][-1]["result"]
             rate = x["cells"] / x["write_s"] if x["write_s"] else 0

@@ -31,12 +31,18 @@ _WATCH_JS = """() => {
     if (app.getAttribute('data-test-script-state') === 'running') window.__benchRuns += 1;
   }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
 }"""
-_SETTLED_JS = """() => {
+# A run has started once the watcher saw it or the address is the new page's (Streamlit sets it when
+# the page's run begins); it has ended when the app is idle again with nothing stale left on screen.
+_STARTED_JS = """href => window.__benchRuns > 0 || location.href.split('?')[0] === href"""
+_SETTLED_JS = """href => {
   const app = document.querySelector("[data-testid='stApp']");
-  return window.__benchRuns > 0 && app && app.getAttribute('data-test-script-state') === 'notRunning'
+  return (window.__benchRuns > 0 || location.href.split('?')[0] === href)
+      && app && app.getAttribute('data-test-script-state') === 'notRunning'
       && app.getAttribute('data-test-connection-state') === 'CONNECTED'
       && !document.querySelector("[data-stale='true']") && !document.querySelector("[data-testid='stSkeleton']");
 }"""
+# A click that started nothing after this long (the link re-rendered under the pointer) is repeated once.
+CLICK_RETRY_MS = 30_000
 
 
 def free_port() -> int:
@@ -65,10 +71,6 @@ def process_memory_mb(pid: int) -> dict:
         if key in ("VmHWM", "VmRSS"):
             out[key] = int(value.split()[0]) / 1024
     return out
-
-
-async def _wait_settled(page, timeout_ms: float) -> None:
-    await page.wait_for_function(_SETTLED_JS, timeout=timeout_ms, polling=50)
 
 
 async def login(context, base_url: str, sub: str, timeout_ms: float):
@@ -106,12 +108,18 @@ def _page_name(href: str) -> str:
 async def visit(page, href: str, timeout_ms: float) -> dict:
     """Click the navigation link to `href` and wait for the script run it starts to finish."""
     await page.evaluate(_WATCH_JS)
-    link = page.locator(f"[data-testid='stSidebarNav'] a[href='{href}']")
+    link = page.locator(f"[data-testid='stSidebarNav'] a[href='{href}']").first
     start = time.perf_counter()
-    error = None
+    error, retried = None, False
     try:
-        await link.first.click()
-        await _wait_settled(page, timeout_ms)
+        await link.click()
+        try:
+            await page.wait_for_function(_STARTED_JS, arg=href, timeout=min(CLICK_RETRY_MS, timeout_ms), polling=50)
+        except Exception:
+            retried = True
+            await link.click()
+        remaining = max(1_000, timeout_ms - (time.perf_counter() - start) * 1000)
+        await page.wait_for_function(_SETTLED_JS, arg=href, timeout=remaining, polling=50)
     except Exception as exc:   # a timeout is a failed page visit, reported, not a crash of the run
         error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     seconds = time.perf_counter() - start
@@ -119,10 +127,10 @@ async def visit(page, href: str, timeout_ms: float) -> dict:
         exceptions = page.locator("[data-testid='stException']")
         if await exceptions.count():
             error = "exception shown: " + (await exceptions.first.inner_text())[:300].replace("\n", " ")
-    return {"page": _page_name(href), "seconds": seconds, "error": error}
+    return {"page": _page_name(href), "seconds": seconds, "error": error, "retried": retried}
 
 
-async def tour(browser, base_url: str, sub: str, timeout_ms: float, label: str) -> list[dict]:
+async def tour(browser, base_url: str, sub: str, timeout_ms: float, label: str, log=None) -> list[dict]:
     """One person's session: sign in, then open every page in the navigation once, in order."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000}, locale="he-IL",
                                         timezone_id="Asia/Jerusalem")
@@ -138,8 +146,14 @@ async def tour(browser, base_url: str, sub: str, timeout_ms: float, label: str) 
                      "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}]
         visits.append({"user": sub, "session": label, "page": "login", "seconds": time.perf_counter() - start,
                        "error": None})
+        if log:
+            log(f"    {label}: signed in after {visits[-1]['seconds']:.1f} s")
         for path in await nav_links(page):
             visits.append({"user": sub, "session": label, **await visit(page, path, timeout_ms)})
+            if log:
+                v = visits[-1]
+                log(f"    {label}: {v['page']} {v['seconds']:.1f} s{' (click repeated)' if v['retried'] else ''}"
+                    f"{' ERROR ' + v['error'] if v['error'] else ''}")
     finally:
         await context.close()
     return visits
@@ -160,7 +174,7 @@ async def _run(base_url: str, app_pid: int, tours: list[tuple[str, str]], sessio
             after_tour = process_memory_mb(app_pid)
             log(f"  app after visiting every page: peak {after_tour.get('VmHWM', 0):.0f} MB")
             start = time.perf_counter()
-            results = await asyncio.gather(*(tour(browser, base_url, session_sub, timeout_ms * 3, f"s{i + 1}")
+            results = await asyncio.gather(*(tour(browser, base_url, session_sub, timeout_ms, f"s{i + 1}", log)
                                              for i in range(sessions)))
             wall = time.perf_counter() - start
             concurrent = [v for r in results for v in r]

@@ -25,12 +25,23 @@ def page_statements() -> list:
             if st.scope in ("authority", "national", "reference") and st.source not in SKIP_SOURCES]
 
 
-def default_params(sql: str, student_ref: str | None) -> dict:
-    """A page's first view: no filter chosen, first page, name order; one student opened by reference."""
+def default_params(sql: str, student_ref: str | None = None, mosad: str | None = None) -> dict:
+    """A page's first view: no filter chosen, first page, name order; one student opened by
+    reference; `mosad` only where a statement answers for one chosen institution."""
     defaults = {"salt": SALT, "limit": PAGE_SIZE, "offset": 0, "sort": "name", "descending": False,
-                "ref": student_ref}
+                "ref": student_ref, "mosad": mosad}
     used = set(re.findall(r"\$(\w+)", sql)) - {"authority"}
     return {name: defaults.get(name) for name in used}
+
+
+# Statements a page runs only once an institution is chosen (their list of classes, say).
+NEEDS_INSTITUTION = {"students_class_options"}
+
+
+def params_for(snapshot, st, authority: str | None) -> dict:
+    ref = _a_student(snapshot, authority)["STUDENT_REF"] if "$ref" in st.sql else None
+    mosad = _a_student(snapshot, authority, in_track=True)["SEMEL_MOSAD"] if st.name in NEEDS_INSTITUTION else None
+    return default_params(st.sql, ref, mosad)
 
 
 def _time_runs(fn, min_runs: int, max_runs: int, budget_s: float) -> list[float]:
@@ -99,8 +110,7 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
     for st in page_statements():
         for authority in (authorities if st.scope == "authority" else [None]):
             scope = queries.Scope(snapshot=snapshot, authority=authority, personal=False)
-            ref = _a_student_ref(snapshot, authority) if "$ref" in st.sql else None
-            params = default_params(st.sql, ref)
+            params = params_for(snapshot, st, authority)
 
             def run_duckdb():
                 queries.clear_cache()
@@ -118,8 +128,10 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
                     return fn(tables, authority, **params) if authority is not None else fn(tables, **params)
 
                 pd_times = _time_runs(run_pandas, pandas_min_runs, max_runs, pandas_budget_s)
+                reads = _tables_read(st.sql, baselines["read_ms"])
                 entry.update({"pandas_runs": len(pd_times), "pandas_median_ms": median(pd_times),
-                              "pandas_p95_ms": p95(pd_times)})
+                              "pandas_p95_ms": p95(pd_times), "pandas_tables": reads,
+                              "pandas_read_ms": sum(baselines["read_ms"][t] for t in reads)})
             results.append(entry)
             print(f"  {st.name:<30} {authority or 'national':>8}: {rows:>7} rows, p95 {entry['p95_ms']:8.1f} ms"
                   + (f", pandas {entry['pandas_p95_ms']:8.1f} ms" if "pandas_p95_ms" in entry else ""), flush=True)
@@ -129,7 +141,7 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
     try:
         for r in sorted(largest, key=lambda r: -r["p95_ms"])[:profile_slowest]:
             st = queries.statements()[r["statement"]]
-            params = default_params(st.sql, _a_student_ref(snapshot, r["authority"]) if "$ref" in st.sql else None)
+            params = params_for(snapshot, st, r["authority"])
             if r["authority"] is not None:
                 params["authority"] = r["authority"]
             try:
@@ -138,14 +150,26 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
                 r["top_operators_error"] = str(exc)[:200]
     finally:
         cur.close()
-    return {"results": results, "pandas_load_s": baselines["load_s"], "pandas_missing": baselines["missing"]}
+    return {"results": results, "pandas_load_s": baselines["load_s"], "pandas_missing": baselines["missing"],
+            "pandas_read_ms": baselines["read_ms"], "pandas_memory_mb": baselines["memory_mb"]}
 
 
-def _a_student_ref(snapshot, authority: str) -> str | None:
+def _tables_read(sql: str, read_ms: dict) -> list[str]:
+    """The pandas tables a statement needs, judged by the views its SQL names: what a pandas app
+    without tables held in memory would read from Parquet for this page."""
+    return sorted(t for t in read_ms if re.search(rf"\b{re.escape(t)}\b", sql, re.I))
+
+
+def _a_student(snapshot, authority: str, in_track: bool = False) -> dict:
+    """The first student of the authority's list (placed in a track, if asked): what a person opens."""
+    import polars as pl
+
     import queries
     scope = queries.Scope(snapshot=snapshot, authority=authority, personal=False)
-    page = queries.run("students_list", scope, **default_params(queries.sql_of("students_list"), None))
-    return page["STUDENT_REF"][0] if page.height else None
+    page = queries.run("students_list", scope, **default_params(queries.sql_of("students_list")))
+    if in_track:
+        page = page.filter(pl.col("SEMEL_MEGAMA_MOSAD").is_not_null())
+    return page.row(0, named=True) if page.height else {"STUDENT_REF": None, "SEMEL_MOSAD": None}
 
 
 def _load_baselines(snapshot) -> dict:
@@ -156,11 +180,22 @@ def _load_baselines(snapshot) -> dict:
     except ModuleNotFoundError as exc:      # not written yet: DuckDB figures alone, reported as such
         if exc.name != "bench.pandas_baselines":
             raise
-        return {"tables": None, "functions": {}, "load_s": 0.0,
+        return {"tables": None, "functions": {}, "load_s": 0.0, "read_ms": {}, "memory_mb": None,
                 "missing": sorted(st.name for st in page_statements())}
+    import pandas as pd
     start = time.perf_counter()
     tables = pandas_baselines.load_tables(snapshot)
     load_s = time.perf_counter() - start
     functions = dict(pandas_baselines.BASELINES)
     missing = sorted(st.name for st in page_statements() if st.name not in functions)
-    return {"tables": tables, "functions": functions, "load_s": load_s, "missing": missing}
+    # What holding them costs: each table's read time from Parquet, and their memory in pandas.
+    read_ms = {}
+    for name in tables:
+        path = snapshot.derived(name.upper())
+        path = path if path.exists() else snapshot.feed(name.upper())
+        start = time.perf_counter()
+        pd.read_parquet(path)
+        read_ms[name] = (time.perf_counter() - start) * 1000
+    memory_mb = sum(int(df.memory_usage(deep=True).sum()) for df in tables.values()) / 2**20
+    return {"tables": tables, "functions": functions, "load_s": load_s, "missing": missing,
+            "read_ms": read_ms, "memory_mb": memory_mb}
