@@ -339,17 +339,6 @@ def classes_by_institution_grade(t, authority, **_) -> pd.DataFrame:
                            key=lambda s: _he(s) if s.name == "SHEM_MOSAD" else s).reset_index(drop=True)
 
 
-def classes_unmatched_placements(t, authority, **_) -> pd.DataFrame:
-    inst = _institutions(t, authority)[["SEMEL_MOSAD", "SHEM_MOSAD"]]
-    c = _census(t, authority)
-    c = c[c["IS_PLACED"]].merge(inst, on="SEMEL_MOSAD")
-    k = t["kitot"].assign(SHICHVA=lambda d: _int(d["SHICHVA"]), MAKBILA=lambda d: _int(d["MAKBILA"]))
-    m = c.merge(k[["SEMEL_MOSAD", "SHICHVA", "MAKBILA", "ID_KITA"]], on=["SEMEL_MOSAD", "SHICHVA", "MAKBILA"], how="left")
-    m = m[m["ID_KITA"].isna()]
-    out = m.groupby(["SEMEL_MOSAD", "SHEM_MOSAD", "SHICHVA", "MAKBILA"], dropna=False).size().rename("STUDENTS")
-    return out.reset_index()
-
-
 def tracks_quota(t, authority, mosad=None, **_) -> pd.DataFrame:
     inst = _institutions(t, authority)[["SEMEL_MOSAD", "SHEM_MOSAD"]]
     if mosad is not None:
@@ -369,16 +358,6 @@ def tracks_quota(t, authority, mosad=None, **_) -> pd.DataFrame:
               "TEUR_MEGAMA", "SHICHVA", "MICHSAT_TALMIDIM_MEVUKESHET", "MICHSAT_TALMIDIM", "STATUS_ISHUR_MEGAMA",
               "TEUR_STATUS_ISHUR_MEGAMA", "TAARICH_STATUS_ISHUR_MEGAMA", "PLACED", "OVER_APPROVED",
               "OVER_REQUESTED"]].reset_index(drop=True)
-
-
-def tracks_unknown_placements(t, authority, **_) -> pd.DataFrame:
-    inst = _institutions(t, authority)[["SEMEL_MOSAD", "SHEM_MOSAD"]]
-    c = _census(t, authority)
-    c = c[c["IS_PLACED"] & c["SEMEL_MEGAMA_MOSAD"].notna()].merge(inst, on="SEMEL_MOSAD")
-    known = t["megamot"][["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"]].drop_duplicates().assign(KNOWN=True)
-    m = c.merge(known, on=["SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD"], how="left")
-    m = m[m["KNOWN"].isna()]
-    return m.groupby(["SEMEL_MOSAD", "SHEM_MOSAD", "SEMEL_MEGAMA_MOSAD"]).size().rename("STUDENTS").reset_index()
 
 
 def institutions_list(t, authority, **_) -> pd.DataFrame:
@@ -515,7 +494,6 @@ BASELINES = {f.__name__: f for f in (
     overview_headline, overview_by_grade, overview_by_supervision, overview_by_institution, overview_unplaced,
     students_list, students_filter_options, students_class_options, student_record, student_placements,
     student_contacts, unplaced_residents,
-    classes_occupancy, classes_by_institution_grade, classes_unmatched_placements, tracks_quota,
-    tracks_unknown_placements, institutions_list, contacts_quality_summary, contacts_problems, changes_side,
+    classes_occupancy, classes_by_institution_grade, tracks_quota, institutions_list, contacts_quality_summary, contacts_problems, changes_side,
     changes_institutions,
     national_by_authority, authorities)}

@@ -36,7 +36,6 @@ TEXT = {
                          "יחד עם הקובץ היומי.",
                    "en": "The classes file (KITOT) of this snapshot has no classes for the authority's institutions. "
                          "Classes come from the ministry with the daily feed."},
-    "unmatched": {"he": "{n} תלמידים משובצים בכיתה שאינה מופיעה בקובץ הכיתות", "en": "{n} students are placed in a class the classes file does not list"},
 }
 CLASS_SHOWN = ["SHEM_MOSAD", "KITA", "TEUR_SUG_KITA", "MIN_TALMIDIM", "MAX_TALMIDIM", "PLACED", "MISPAR_TALMIDIM",
                "OVER_MAX", "UNDER_MIN", "DIFFERS_FROM_MINISTRY"]
@@ -90,12 +89,6 @@ def render(ctx: PageContext) -> None:
     m[1].metric(tr(TEXT, "over", lang), fmt_int(classes["OVER_MAX"].sum()))
     m[2].metric(tr(TEXT, "under", lang), fmt_int(classes["UNDER_MIN"].sum()))
     m[3].metric(tr(TEXT, "differs", lang), fmt_int(classes["DIFFERS_FROM_MINISTRY"].sum()))
-
-    unmatched = run("classes_unmatched_placements", scope)
-    if not unmatched.is_empty():
-        st.warning(tr(TEXT, "unmatched", lang, n=fmt_int(unmatched["STUDENTS"].sum())))
-        W.show_table(unmatched, ["SHEM_MOSAD", "SEMEL_MOSAD", "SHICHVA", "MAKBILA", "STUDENTS"], lang,
-                     key="classes_unmatched")
 
     st.subheader(tr(TEXT, "per_class", lang))
     shown = select_flag(classes, show)

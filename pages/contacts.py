@@ -39,7 +39,6 @@ COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SHEM_MOSAD", "SHICHV
            "CODE_SUG_KIRVA_GOREM_KESHER", "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER", "LEKABEL_MEIDA",
            "KIDOMET_NAYAD", "MISPAR_NAYAD", "KIDOMET_TEL_BAIT", "MISPAR_TEL_BAIT", "EMAIL_RASHI", "NO_CONTACT",
            "NO_PHONE", "NOT_AGREEING", "INVALID_PHONE", "INVALID_EMAIL", "MISSING_DETAILS"]
-ALL_ROWS = 1 << 40
 
 
 def for_screen(rows: pl.DataFrame, lang: str) -> pl.DataFrame:
@@ -86,6 +85,6 @@ def render(ctx: PageContext) -> None:
     W.show_table(for_screen(rows, lang), SHOWN, lang, key="contacts_table")
     W.pager("contacts_page", rows["TOTAL_ROWS"][0], lang)
     W.export_button(ctx, "contacts", filters,
-                    lambda s: run("contacts_problems", s, problem=problem, salt=W.SALT, limit=ALL_ROWS, offset=0),
+                    lambda s: run("contacts_problems", s, problem=problem, salt=W.SALT, limit=W.ALL_ROWS, offset=0),
                     COLUMNS, key="contacts_export", needs=Action.VIEW_ROWS, file_stem="contact_problems")
     st.caption(tr(TEXT, "fix", lang))

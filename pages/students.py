@@ -90,7 +90,6 @@ CONTACT_COLUMNS = ["CODE_SUG_KIRVA_GOREM_KESHER", "MISPAR_ZEHUT_GOREM_KESHER", "
                    "SHEM_MISHPACHA_GOREM_KESHER", "ACTIVE", "LEKABEL_MEIDA", "HAIM_MESHALEM_GOREM_KESHER",
                    "KIDOMET_NAYAD", "MISPAR_NAYAD", "KIDOMET_TEL_BAIT", "MISPAR_TEL_BAIT", "EMAIL_RASHI", "SHEM_YISHUV",
                    "SHEM_RECHOV", "MISPAR_BAYIT", "KNISA", "MISPAR_DIRA", "MIKUD", "TEVAT_DOAR"]
-ALL_ROWS = 1 << 40          # LIMIT for an export of every matching row
 
 
 def compact_unplaced(rows: pl.DataFrame, lang: str) -> pl.DataFrame:
@@ -236,7 +235,7 @@ def _all_students(ctx: PageContext) -> None:
     W.show_table(W.with_class(rows, lang), LIST_SHOWN, lang, key="students_table")
     W.pager("students_page", total, lang)
     W.export_button(ctx, "students", {**active, "sort": sort},
-                    lambda s: run("students_list", s, **params, limit=ALL_ROWS, offset=0), LIST_COLUMNS,
+                    lambda s: run("students_list", s, **params, limit=W.ALL_ROWS, offset=0), LIST_COLUMNS,
                     key="students_export", needs=Action.VIEW_ROWS, file_stem="students")
     _detail_picker(ctx, rows, "students_open")
 
@@ -262,7 +261,7 @@ def _unplaced(ctx: PageContext) -> None:
     W.show_table(compact_unplaced(rows, lang), UNPLACED_SHOWN, lang, key="unplaced_table")
     W.pager("unplaced_page", rows["TOTAL_ROWS"][0], lang)
     W.export_button(ctx, "students", filters,
-                    lambda s: run("unplaced_residents", s, res_yishuv=locality, salt=W.SALT, limit=ALL_ROWS, offset=0),
+                    lambda s: run("unplaced_residents", s, res_yishuv=locality, salt=W.SALT, limit=W.ALL_ROWS, offset=0),
                     UNPLACED_COLUMNS, key="unplaced_export", needs=Action.VIEW_ROWS, file_stem="unplaced_residents")
     _detail_picker(ctx, rows, "unplaced_open")
 

@@ -27,8 +27,6 @@ TEXT = {
                         "בחטיבה העליונה.",
                   "en": "The tracks file (MEGAMOT) of this snapshot has no tracks for the authority's institutions. "
                         "Tracks usually exist in upper secondary schools."},
-    "unknown": {"he": "{n} תלמידים משובצים בקוד מגמה שאינו מופיע בקובץ המגמות של המוסד",
-                "en": "{n} students are placed under a track code the institution's tracks file does not list"},
     "no_status": {"he": "ללא סטטוס", "en": "No status"},
 }
 SHOWN = ["SHEM_MOSAD", "SHEM_MEGAMA_MOSAD", "SHICHVA", "PLACED", "MICHSAT_TALMIDIM_MEVUKESHET", "MICHSAT_TALMIDIM",
@@ -77,12 +75,6 @@ def render(ctx: PageContext) -> None:
     m[0].metric(tr(TEXT, "tracks", lang), fmt_int(tracks.height))
     m[1].metric(tr(TEXT, "placed", lang), fmt_int(tracks["PLACED"].sum()))
     m[2].metric(tr(TEXT, "over", lang), fmt_int(tracks["OVER_APPROVED"].fill_null(False).sum()))
-
-    unknown = run("tracks_unknown_placements", scope)
-    if not unknown.is_empty():
-        st.warning(tr(TEXT, "unknown", lang, n=fmt_int(unknown["STUDENTS"].sum())))
-        W.show_table(unknown, ["SHEM_MOSAD", "SEMEL_MOSAD", "SEMEL_MEGAMA_MOSAD", "STUDENTS"], lang,
-                     key="tracks_unknown")
 
     if tracks.is_empty():
         W.no_rows(lang)

@@ -27,6 +27,7 @@ from queries.masking import HIDDEN
 SALT = secrets.token_hex(16)
 
 PAGE_SIZE = 50
+ALL_ROWS = 1 << 40          # LIMIT of a paged statement when a table is exported whole
 
 TEXT = {
     "export": {"he": "ייצוא הטבלה (CSV)", "en": "Export this table (CSV)"},

@@ -70,23 +70,3 @@ FROM k
 LEFT JOIN placed p ON p.SEMEL_MOSAD = k.SEMEL_MOSAD AND p.SHICHVA = k.SHICHVA AND p.MAKBILA = k.MAKBILA
 GROUP BY k.SEMEL_MOSAD, k.SHEM_MOSAD, k.SHICHVA
 ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD, SHICHVA
-
--- name: classes_unmatched_placements
--- scope: authority
--- doc: Students actively placed in A's institutions in a grade and class that KITOT does not list,
---      counted per institution, grade and class.
-WITH inst AS (
-    SELECT m.SEMEL_MOSAD, m.SHEM_MOSAD
-    FROM mosdot m
-    WHERE m.SEMEL_YISHUV IN (SELECT SEMEL_YISHUV FROM rashuyot WHERE SEMEL_RASHUT = $authority)
-)
-SELECT c.SEMEL_MOSAD, i.SHEM_MOSAD, c.SHICHVA, c.MAKBILA, count(*) AS STUDENTS
-FROM census c
-JOIN inst i ON i.SEMEL_MOSAD = c.SEMEL_MOSAD
-WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
-  AND NOT EXISTS (SELECT 1 FROM kitot k
-                  WHERE k.SEMEL_MOSAD = c.SEMEL_MOSAD
-                    AND TRY_CAST(k.SHICHVA AS INTEGER) IS NOT DISTINCT FROM c.SHICHVA
-                    AND TRY_CAST(k.MAKBILA AS INTEGER) IS NOT DISTINCT FROM c.MAKBILA)
-GROUP BY c.SEMEL_MOSAD, i.SHEM_MOSAD, c.SHICHVA, c.MAKBILA
-ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD, SHICHVA NULLS FIRST, MAKBILA NULLS FIRST

@@ -34,21 +34,3 @@ FROM g
 LEFT JOIN placed p ON p.SEMEL_MOSAD = g.SEMEL_MOSAD AND p.SEMEL_MEGAMA_MOSAD = g.SEMEL_MEGAMA_MOSAD
 ORDER BY g.SHEM_MOSAD COLLATE he, g.SEMEL_MOSAD, g.SHICHVA NULLS LAST, g.SHEM_MEGAMA_MOSAD COLLATE he,
          g.SEMEL_MEGAMA_MOSAD
-
--- name: tracks_unknown_placements
--- scope: authority
--- doc: A's students placed in A's institutions under a track code that the institution's MEGAMOT
---      rows do not list, counted per institution and code.
-WITH inst AS (
-    SELECT m.SEMEL_MOSAD, m.SHEM_MOSAD
-    FROM mosdot m
-    WHERE m.SEMEL_YISHUV IN (SELECT SEMEL_YISHUV FROM rashuyot WHERE SEMEL_RASHUT = $authority)
-)
-SELECT c.SEMEL_MOSAD, i.SHEM_MOSAD, c.SEMEL_MEGAMA_MOSAD, count(*) AS STUDENTS
-FROM census c
-JOIN inst i ON i.SEMEL_MOSAD = c.SEMEL_MOSAD
-WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED AND c.SEMEL_MEGAMA_MOSAD IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM megamot g
-                  WHERE g.SEMEL_MOSAD = c.SEMEL_MOSAD AND g.SEMEL_MEGAMA_MOSAD = c.SEMEL_MEGAMA_MOSAD)
-GROUP BY c.SEMEL_MOSAD, i.SHEM_MOSAD, c.SEMEL_MEGAMA_MOSAD
-ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD, SEMEL_MEGAMA_MOSAD

@@ -279,11 +279,11 @@ def test_a_page_file_run_on_its_own_shows_nothing(census):
 def _export(snapshot, actor, needs=Action.VIEW_ROWS, page="students", filters=None):
     from pages import widgets as W
     from queries import run
-    from pages.students import ALL_ROWS, LIST_COLUMNS, list_params
+    from pages.students import LIST_COLUMNS, list_params
     params = list_params({}, "institution", False)
     return W.export_table(actor=actor, authority=A, snapshot=snapshot, needs=needs, page=page,
                           filters=filters or {}, lang="he", columns=LIST_COLUMNS,
-                          fetch=lambda s: run("students_list", s, **params, limit=ALL_ROWS, offset=0))
+                          fetch=lambda s: run("students_list", s, **params, limit=W.ALL_ROWS, offset=0))
 
 
 def test_an_export_is_audited_with_its_row_count_and_served_as_csv_with_a_bom(census, oracle):
