@@ -22,8 +22,8 @@ from common.i18n import GRADE_NAMES_HE, fmt_date, fmt_int, tr
 from queries import Scope
 from queries.masking import HIDDEN
 
-# STUDENT_REF = md5(SALT || key) in SQL: rows can be opened and joined across snapshots without
-# sending identity numbers to the browser. New per process; refs are never stored.
+# The secret in student references (md5 in queries/students.sql) and change-page keys: rows are opened
+# and joined across snapshots without identity numbers. New per process; never stored or sent out.
 SALT = secrets.token_hex(16)
 
 PAGE_SIZE = 50
