@@ -255,15 +255,10 @@ def vendor_deliveries(f: EventFilter) -> pl.DataFrame:
 
 # ---------------------------------------------------------------------------------------- export
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def neutralise(value) -> str:
-    """A spreadsheet must not run a cell as a formula: such text gets a leading apostrophe."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A spreadsheet must not run a cell as a formula: the export's one rule (data/spreadsheet.py)."""
+    from data.spreadsheet import neutralise_text
+    return "" if value is None else neutralise_text(str(value))
 
 
 def events_csv(df: pl.DataFrame) -> bytes:

@@ -18,6 +18,7 @@ import streamlit as st
 
 from auth import audit
 from auth.permissions import Action, allowed
+from data.spreadsheet import FORMULA_CHARS
 from common.i18n import GRADE_NAMES_HE, fmt_date, fmt_int, tr
 from queries import Scope
 from queries.masking import HIDDEN
@@ -208,8 +209,8 @@ _NARROW = {"SUG_ZEHUT", "CODE_MIN", "SHICHVA", "MAKBILA", "SEMEL_MEGAMA_MOSAD", 
            "KIDOMET_TEL_BAIT", "CODE_SUG_KIRVA_GOREM_KESHER", "STUDENTS", "RESIDENTS", "INCOMING", "CAPACITY",
            "KITA", "KITA_BEFORE", "KITA_AFTER", "GRADES", "MICHSAT_TALMIDIM", "MICHSAT_TALMIDIM_MEVUKESHET"}
 
-# Spreadsheets run cells beginning with these as formulas (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets run cells beginning with these as formulas (CSV injection): the export's one rule.
+FORMULA_START = tuple(FORMULA_CHARS)
 
 
 def label(column: str, lang: str | None = None) -> str:
