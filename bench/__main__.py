@@ -52,6 +52,8 @@ def parse_args(argv):
     ap.add_argument("--no-reference", action="store_true", help="use the generator's built-in world")
     ap.add_argument("--reps", type=int, help="runs of ingest, baseline and packages (default 3; quick 1)")
     ap.add_argument("--sessions", type=int, help="concurrent browser sessions (default 20; quick 2)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="measure nothing: write the report again from WORKDIR/results.json")
     ap.add_argument("--stages", default=",".join(STAGES),
                     help="comma-separated subset of " + ",".join(STAGES) + "; without ingest, the work "
                          "folder's snapshot from an earlier run is reused")
@@ -89,6 +91,23 @@ def pick_authorities(date: str, forced: str | None = None) -> list[dict]:
     return chosen
 
 
+def write_report(res: dict, doc: Path, command: str) -> None:
+    """Figures from the measurements, the document from the figures; prints the table."""
+    from bench.report import app_figures, document, export_figures, ingest_figures, query_figures, table
+    figures = []
+    for name, build in (("ingest", lambda: ingest_figures(res["ingest"])),
+                        ("queries", lambda: query_figures(res["queries"], res["authorities"])),
+                        ("exports", lambda: export_figures(res["exports"], res["authorities"][0])),
+                        ("app", lambda: app_figures(res["app"]))):
+        if name in res:
+            figures += build()
+    res["figures"] = figures
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(document(res, command), encoding="utf-8")
+    log("")
+    log(table(figures))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     q = 1 if args.quick else 0
@@ -110,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     doc = args.doc or (workdir / "benchmarks-quick.md" if args.quick else REPO_ROOT / "docs" / "benchmarks.md")
     command = "python -m bench" + (" --quick" if args.quick else "")
 
+    if args.report_only:
+        res = json.loads((workdir / "results.json").read_text(encoding="utf-8"))
+        write_report(res, doc, "python -m bench" + (" --quick" if res["config"]["quick"] else ""))
+        log(f"\nreport written to {doc}")
+        return 0
     from bench import machine
-    from bench.report import app_figures, document, export_figures, ingest_figures, query_figures, table
     res: dict = {"machine": machine.describe(), "errors": {},
                  "config": {"students": students, "seed": args.seed, "date": args.date,
                             "reference": reference is not None, "quick": args.quick, "plan": plan}}
@@ -129,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def stage(name: str, fn):
         log(f"[{name}]")
+        res["machine"].setdefault("stage_load", {})[name] = machine.load_average()
         t0 = time.perf_counter()
         try:
             res[name] = fn()
@@ -178,23 +202,11 @@ def main(argv: list[str] | None = None) -> int:
             stage("app", lambda: stage_app.measure(home, args.date, largest["code"], plan["sessions"],
                                                    plan["page_timeout_s"], plan["repeat_tour"], log))
 
-    figures = []
-    for name, build in (("ingest", lambda: ingest_figures(res["ingest"])),
-                        ("queries", lambda: query_figures(res["queries"], res["authorities"])),
-                        ("exports", lambda: export_figures(res["exports"], res["authorities"][0])),
-                        ("app", lambda: app_figures(res["app"]))):
-        if name in res:
-            figures += build()
-    res["figures"] = figures
     res["config"]["total_s"] = time.perf_counter() - started
     res["machine"]["load_at_end"] = machine.load_average()
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(document(res, command), encoding="utf-8")
-    (workdir / "results.json").write_text(
-        json.dumps({k: v for k, v in res.items() if k != "figures"}, ensure_ascii=False, indent=1, default=str),
-        encoding="utf-8")
-    log("")
-    log(table(figures))
+    (workdir / "results.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str),
+                                          encoding="utf-8")
+    write_report(res, doc, command)
     log(f"\nreport written to {doc} in {time.perf_counter() - started:.0f} s")
     failed = dict(res["errors"])
     if "app" in res:

@@ -10,6 +10,7 @@ end of the script run it starts (the app's own "running" indicator going off).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import time
@@ -61,6 +62,16 @@ def seed_records(snapshot_date: str, authority: str, manager_email: str) -> None
     appoint_roster_manager(authority, manager_email, by="operator:bench")
     if get_approval(snapshot_date) is None:
         approve(snapshot_date, by="operator:bench", note="benchmark snapshot")
+
+
+def cpu_seconds(pid: int) -> dict:
+    """CPU time used so far by a process and by the whole machine (busy, and all including idle)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    machine = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = machine[3] + machine[4]                 # idle + iowait
+    return {"process": (int(fields[11]) + int(fields[12])) / tick,
+            "machine_busy": (sum(machine[:8]) - idle) / tick, "machine_all": sum(machine[:8]) / tick}
 
 
 def process_memory_mb(pid: int) -> dict:
@@ -174,9 +185,11 @@ async def _run(base_url: str, app_pid: int, tours: list[tuple[str, str]], sessio
             after_tour = process_memory_mb(app_pid)
             log(f"  app after visiting every page: peak {after_tour.get('VmHWM', 0):.0f} MB")
             start = time.perf_counter()
+            cpu_before = cpu_seconds(app_pid)
             results = await asyncio.gather(*(tour(browser, base_url, session_sub, timeout_ms, f"s{i + 1}", log)
                                              for i in range(sessions)))
             wall = time.perf_counter() - start
+            cpu_after = cpu_seconds(app_pid)
             concurrent = [v for r in results for v in r]
             after_load = process_memory_mb(app_pid)
             log(f"  {sessions} concurrent sessions: {len(concurrent)} visits in {wall:.0f} s, "
@@ -184,7 +197,8 @@ async def _run(base_url: str, app_pid: int, tours: list[tuple[str, str]], sessio
         finally:
             await browser.close()
     return {"single": single, "concurrent": concurrent, "concurrent_wall": wall, "sessions": sessions,
-            "mem_after_tour": after_tour, "mem_after_load": after_load}
+            "mem_after_tour": after_tour, "mem_after_load": after_load,
+            "concurrent_cpu": {k: cpu_after[k] - cpu_before[k] for k in cpu_before}}
 
 
 def tour_users() -> tuple[dict, dict]:
