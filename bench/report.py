@@ -217,7 +217,8 @@ def app_figures(a: dict) -> list[Figure]:
                       + (f", {retried} clicks repeated" if retried else "") + ")",
                       f"{_ms(single_p95)} one session", _x(conc_p95 / single_p95 if conc_p95 and single_p95 else None),
                       "no errors", conc_errors == 0,
-                      "; ".join(sorted({f"{v['page']}: {v['error'][:120]}" for v in a["concurrent"] if v["error"]}))[:600]))
+                      "; ".join(sorted({f"{v['page']}: {v['error'][:120]}"
+                                        for v in a["concurrent"] if v["error"]}))[:600]))
     return out
 
 
@@ -293,7 +294,8 @@ def analysis(res: dict) -> list[str]:
         phases = _median_phases(ing["ingest"])
         if phases:
             top = sorted(phases.items(), key=lambda kv: -kv[1])[:5]
-            text += " Slowest phases (ingest's own timings, medians): " + ", ".join(f"{k} {_s(v)}" for k, v in top) + "."
+            text += (" Slowest phases (ingest's own timings, medians): "
+                     + ", ".join(f"{k} {_s(v)}" for k, v in top) + ".")
         out.append(text)
     q = res.get("queries")
     if q:
@@ -366,9 +368,10 @@ def analysis(res: dict) -> list[str]:
             text += (f" Meanwhile the machine's cores were {cpu['machine_busy'] / cpu['machine_all'] * 100:.0f} % "
                      f"busy and the app process used {cpu['process']:.0f} CPU-seconds, "
                      f"{cpu['process'] / cpu['machine_busy'] * 100:.0f} % of the busy time; the rest went to "
-                     f"chromium rendering {a['sessions']} sessions' pages and to any other work on the machine. Streamlit runs "
-                     "every session's script on a thread of one process, so with the cores saturated a page "
-                     "time under load is mostly queueing, and scales with sessions per core.")
+                     f"chromium rendering {a['sessions']} sessions' pages and to any other work on the "
+                     "machine. Streamlit runs every session's script on a thread of one process, so with the "
+                     "cores saturated a page time under load is mostly queueing, and scales with sessions per "
+                     "core.")
         if a.get("server_tracebacks"):
             text += f" The server log holds {a['server_tracebacks']} tracebacks."
         out.append(text)

@@ -76,7 +76,8 @@ def _top_operators(cur, sql: str, params: dict, count: int = 3) -> list[dict]:
 
     def walk(node: dict) -> None:
         extra = node.get("extra_info") or {}
-        detail = extra.get("Filename(s)") or extra.get("Table") or extra.get("Conditions") or extra.get("Aggregates") or ""
+        detail = (extra.get("Filename(s)") or extra.get("Table") or extra.get("Conditions")
+                  or extra.get("Aggregates") or "")
         if isinstance(detail, list):
             detail = " ".join(map(str, detail))
         if extra.get("Filename(s)"):          # a file's table name, not its path
