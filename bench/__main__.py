@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             stage("exports", lambda: stage_exports.measure(largest["code"], args.date, workdir,
                                                            plan["export_reps"], plan["xlsx_reps"], env, log))
         if "app" in stages:
+            if "exports" not in res:    # packages ready, as after approval: no build during the tour
+                child.run("bench.stage_exports:production_build", {"authority": largest["code"], "date": args.date},
+                          env=env)
             stage("app", lambda: stage_app.measure(home, args.date, largest["code"], plan["sessions"],
                                                    plan["page_timeout_s"], plan["repeat_tour"], log))
 

@@ -173,6 +173,10 @@ def export_figures(e: dict, authority: dict) -> list[Figure]:
                       f"{_gb(max(r['peak_rss_mb'] for r in e['csv']))} / "
                       f"{_gb(max(r['peak_rss_mb'] for r in e['xlsx'])) if e['xlsx'] else '—'}",
                       f"{_gb(max(r['peak_rss_mb'] for r in e['copy']))} COPY"))
+    if e.get("production"):
+        run = e["production"][0]
+        out.append(Figure(f"Background builder after approval, {label}: vendor and people zips and the workbook",
+                          f"{_s(run['seconds'])}, peak {_gb(run['peak_rss_mb'])}"))
     return out
 
 
