@@ -258,12 +258,19 @@ def page_table(a: dict) -> str:
             slot["errors"].append(f"{kind}: {v['error']}")
         else:
             slot[kind].append(v["seconds"] * 1000)
-    lines = ["| user | page | first visit | visited again | concurrent median | concurrent p95 | errors |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    server = a.get("server_side") or {}
+    lines = ["| user | page | server first | server again | browser first visit | browser again "
+             "| concurrent median | concurrent p95 | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for (user, page), slot in slots.items():
-        errors = "; ".join(sorted(set(slot["errors"])))[:300] or "0"
-        lines.append(f"| {user} | {page} | {_ms(median(slot['first']))} | {_ms(median(slot['repeat']))} | "
-                     f"{_ms(median(slot['concurrent']))} | {_ms(p95(slot['concurrent']))} | {errors} |")
+        times = server.get(user, {}).get(page) or []
+        errors = [t for t in times if isinstance(t, str)]
+        secs = [t for t in times if not isinstance(t, str)]
+        first, again = (_ms(secs[0] * 1000) if secs else "—"), (_ms(secs[1] * 1000) if len(secs) > 1 else "—")
+        errors = "; ".join(sorted(set(slot["errors"] + [f"server: {e}" for e in errors])))[:300] or "0"
+        lines.append(f"| {user} | {page} | {first} | {again} | {_ms(median(slot['first']))} | "
+                     f"{_ms(median(slot['repeat']))} | {_ms(median(slot['concurrent']))} | "
+                     f"{_ms(p95(slot['concurrent']))} | {errors} |")
     return "\n".join(lines)
 
 
@@ -364,11 +371,22 @@ def analysis(res: dict) -> list[str]:
         if slowest:
             text += f"Slowest pages in one session ({slowest[0]['session']} visits): " + ", ".join(
                 f"{v['user']}/{v['page']} {_ms(v['seconds'] * 1000)}" for v in slowest) + ". "
+        server = a.get("server_side") or {}
+        # The server's first run beside the first visit, its second beside the visit again.
+        pairs = [(v["seconds"], (server.get(v["user"], {}).get(v["page"]) or [None, None])[v["session"] == "repeat"])
+                 for v in warm if v["page"] != "login" and not v["error"]]
+        pairs = [(b, s) for b, s in pairs if isinstance(s, float)]
+        if pairs:
+            text += (f"The server's own script runs for those visits (AppTest, no browser) add up to "
+                     f"{sum(s for _, s in pairs) / sum(b for b, _ in pairs) * 100:.0f} % of the browser's page "
+                     "times: the rest is the websocket round trip and chromium building and drawing the page "
+                     "(charts above all). ")
         text += (f"The {a['sessions']} sessions ran as {a['sessions']} browser contexts in one chromium on "
                  f"the same {res['machine']['cores']}-core machine as the server, finishing in "
                  f"{_s(a['concurrent_wall'])}.")
         cpu = a.get("concurrent_cpu")
         if cpu and cpu.get("machine_all"):
+            visits = len(a["concurrent"])
             text += (f" Meanwhile the machine's cores were {cpu['machine_busy'] / cpu['machine_all'] * 100:.0f} % "
                      f"busy and the app process used {cpu['process']:.0f} CPU-seconds, "
                      f"{cpu['process'] / cpu['machine_busy'] * 100:.0f} % of the busy time; the rest went to "
@@ -376,6 +394,15 @@ def analysis(res: dict) -> list[str]:
                      "machine. Streamlit runs every session's script on a thread of one process, so with the "
                      "cores saturated a page time under load is mostly queueing, and scales with sessions per "
                      "core.")
+            per_visit = cpu["process"] / visits
+            burst = per_visit * a["sessions"] / res["machine"]["cores"]
+            text += (f" The app spent {per_visit * 1000:.0f} ms of CPU per visit on average (sign-ins included): "
+                     f"with the cores to itself, {a['sessions']} sessions asking for a page at the same moment "
+                     f"would keep it busy for about {burst:.1f}–{burst * res['machine']['cores']:.1f} s (all cores "
+                     "used, or one if Python's interpreter lock serialised the work)")
+            share = cpu["process"] / cpu["machine_busy"] if cpu["machine_busy"] else 1
+            text += (", so most of the concurrent page time measured here is the browser load generator "
+                     "sharing the cores, not the server." if share < 0.5 else ".")
         if a.get("server_tracebacks"):
             text += f" The server log holds {a['server_tracebacks']} tracebacks."
         out.append(text)

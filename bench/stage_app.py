@@ -201,6 +201,34 @@ async def _run(base_url: str, app_pid: int, tours: list[tuple[str, str]], sessio
             "concurrent_cpu": {k: cpu_after[k] - cpu_before[k] for k in cpu_before}}
 
 
+def server_side(users: list[str]) -> dict:
+    """Each page's script run on the server alone, without browser or network: AppTest runs app.py in
+    this process as each user (e-mail) and opens every page they may see, twice (first run, then again
+    with the query results cached, like the browser tour's two visits). Runs in a child process."""
+    from devtools.serve import disable_legacy_pages_folder
+    from streamlit.testing.v1 import AppTest
+
+    from common.config import REPO_ROOT
+    disable_legacy_pages_folder()
+    out: dict[str, dict[str, list[float]]] = {}
+    for email in users:
+        at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=600)
+        at.user = {"is_logged_in": True, "email": email, "name": email, "sub": email}
+        at.run()
+        pages = {info.get("url_pathname") or "home": h for h, info in at._registered_pages.items()}
+        times = out.setdefault(email, {})
+        for slug, page_hash in pages.items():
+            for _ in range(2):
+                # AppTest's switch_page knows only file pages: select the st.Page as its link would.
+                at._page_hash = page_hash
+                start = time.perf_counter()
+                at.run()
+                times.setdefault(slug, []).append(time.perf_counter() - start)
+            if at.exception:          # reported beside the time; the browser tour counts page errors
+                times[slug].append(f"error: {str(at.exception[0].value)[:200]}")
+    return out
+
+
 def tour_users() -> tuple[dict, dict]:
     """A preset roster manager (appointed to the largest authority here) and the ministry admin."""
     from devtools.users import PRESET_USERS
@@ -212,9 +240,14 @@ def measure(home: Path, snapshot_date: str, authority: str, sessions: int, timeo
             log) -> dict:
     """Start the stack on the benchmark's home, tour every page (first visits, which include each
     page's first imports; with `repeat` the manager's tour again, warm), then load it with N sessions."""
+    from bench import child
     from devtools.stack import Stack
     manager, ministry = tour_users()
     seed_records(snapshot_date, authority, manager["email"])
+    server = child.run("bench.stage_app:server_side", {"users": [manager["email"], ministry["email"]]},
+                       env={"MIFKAD_HOME": str(home)})["result"]
+    log("  server-side script runs (AppTest, first/again): " + ", ".join(
+        f"{slug} {t[0]:.2f}/{t[1]:.2f} s" for slug, t in server[manager["email"]].items()))
     stack = Stack(home=home, app_port=free_port(), oidc_port=free_port(), smtp_port=free_port(),
                   sms_port=free_port())
     started = time.perf_counter()
@@ -233,6 +266,8 @@ def measure(home: Path, snapshot_date: str, authority: str, sessions: int, timeo
         result["mem_start"] = mem_start
         result["server_tracebacks"] = log_text.count("Traceback (most recent call last)")
         result["tours"] = tours
+        result["server_side"] = {next(u["sub"] for u in (manager, ministry) if u["email"] == email): times
+                                 for email, times in server.items()}
         return result
     finally:
         stack.stop()
