@@ -399,39 +399,60 @@ FONT = "Arial, 'DejaVu Sans', sans-serif"
 PALETTE = ["#1f5fa8", "#e3873a", "#3a9a5b", "#c44e52", "#8172b2", "#937860", "#da8bc3", "#8c8c8c"]
 
 
+def rtl(text, lang: str):
+    """Charts draw their text left to right: Hebrew text is isolated as right-to-left (U+2067 … U+2069),
+    or a name ending in a geresh or a bracket (עירוני א', אהבת ישראל (חרד"ל)) or holding Latin letters
+    shows its parts in the wrong order."""
+    if lang != "he" or text is None or text == "":
+        return text
+    return f"\u2067{text}\u2069"
+
+
 def _layout(fig: go.Figure, title: str, lang: str, x_title: str = "", y_title: str = "", height: int = 380) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 1.0 if lang == "he" else 0.0, "xanchor": "right" if lang == "he" else "left"},
+        title={"text": rtl(title, lang), "x": 1.0 if lang == "he" else 0.0, "xanchor": "right" if lang == "he" else "left"},
         font={"family": FONT, "size": 13}, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        # the legend under the plot: above it, it ran into the title
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "right" if lang == "he" else "left",
+        # the legend under the plot: above it, it ran into the title; at the figure's foot (not a fraction
+        # of the plot's height below it), so rotated axis labels of a narrow chart do not run into it
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0,
+                "xanchor": "right" if lang == "he" else "left",
                 "x": 1.0 if lang == "he" else 0.0, "title": {"text": ""}},
         xaxis_title=x_title, yaxis_title=y_title, plot_bgcolor="white", colorway=PALETTE,
         separators=".,",
     )
-    fig.update_xaxes(showline=False, gridcolor="#eeeeee", zeroline=False)
-    fig.update_yaxes(showline=False, gridcolor="#eeeeee", zeroline=False)
+    # axis labels take the room they need (rotated on a narrow chart) rather than spill under the legend
+    fig.update_xaxes(showline=False, gridcolor="#eeeeee", zeroline=False, automargin=True)
+    fig.update_yaxes(showline=False, gridcolor="#eeeeee", zeroline=False, automargin=True)
     return fig
 
 
 def bar_chart(categories: list, series: dict[str, list], *, title: str, lang: str, x_title: str = "",
               y_title: str = "", horizontal: bool = False, ordered_axis: bool = False, height: int = 380) -> go.Figure:
     """Stacked bars. In Hebrew an ordered axis (grades) runs right to left, and the category axis of
-    horizontal bars sits on the right, as a Hebrew reader expects."""
+    horizontal bars sits on the right, as a Hebrew reader expects.
+
+    Bars are placed by position and labelled with the category: two institutions of the same name are
+    two bars, not one bar of both."""
+    slots = [str(i) for i in range(len(categories))]
+    names = [rtl(str(c), lang) for c in categories]
     fig = go.Figure()
     for name, values in series.items():
+        shown = rtl(name, lang)
         if horizontal:
-            fig.add_bar(y=categories, x=values, name=name, orientation="h", hovertemplate="%{y}: %{x:,}<extra>" + name + "</extra>")
+            fig.add_bar(y=slots, x=values, name=shown, orientation="h", customdata=names,
+                        hovertemplate="%{customdata}: %{x:,}<extra>" + shown + "</extra>")
         else:
-            fig.add_bar(x=categories, y=values, name=name, hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>")
+            fig.add_bar(x=slots, y=values, name=shown, customdata=names,
+                        hovertemplate="%{customdata}: %{y:,}<extra>" + shown + "</extra>")
     fig.update_layout(barmode="stack", showlegend=len(series) > 1)
-    _layout(fig, title, lang, x_title, y_title, height)
+    _layout(fig, title, lang, rtl(x_title, lang), rtl(y_title, lang), height)
+    ticks = {"type": "category", "tickmode": "array", "tickvals": slots, "ticktext": names}
     if horizontal:
-        fig.update_yaxes(autorange="reversed", side="right" if lang == "he" else "left", type="category")
+        fig.update_yaxes(autorange="reversed", side="right" if lang == "he" else "left", **ticks)
         if lang == "he":
             fig.update_xaxes(autorange="reversed")
     else:
-        fig.update_xaxes(type="category")
+        fig.update_xaxes(**ticks)
         if ordered_axis and lang == "he":
             fig.update_xaxes(autorange="reversed")
         if lang == "he":
@@ -440,8 +461,13 @@ def bar_chart(categories: list, series: dict[str, list], *, title: str, lang: st
 
 
 def pie_chart(labels: list[str], values: list, *, title: str, lang: str, height: int = 360) -> go.Figure:
-    fig = go.Figure(go.Pie(labels=labels, values=values, hole=0.45, sort=False, direction="clockwise",
-                           texttemplate="%{value:,}", hovertemplate="%{label}: %{value:,} (%{percent})<extra></extra>"))
+    """A donut. Each count is in its legend entry and inside its slice when it fits there: a count
+    drawn outside a thin slice ran into the title."""
+    names = [rtl(f"{label_}: {fmt_int(v)}", lang) for label_, v in zip(labels, values)]
+    fig = go.Figure(go.Pie(labels=names, values=values, hole=0.45, sort=False, direction="clockwise",
+                           texttemplate="%{value:,}", textposition="inside", insidetextorientation="horizontal",
+                           hovertemplate="%{label} (%{percent})<extra></extra>"))
+    fig.update_layout(uniformtext={"minsize": 11, "mode": "hide"})
     return _layout(fig, title, lang, height=height)
 
 

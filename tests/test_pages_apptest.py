@@ -351,3 +351,16 @@ def test_a_national_export_is_audited_without_an_authority_and_refused_to_a_rost
     with pytest.raises(PermissionError):
         build(MANAGER)
     assert len(events("table_export")) == 1
+
+
+def test_the_institutions_chart_puts_the_largest_first_each_in_its_own_bar(census, app_session):
+    s = app_session(MANAGER).open("overview")
+    (chart,) = [c for c in s.at.get("plotly_chart") if "overview_institutions" in c.proto.id]
+    fig = json.loads(chart.proto.spec)
+    slots = fig["layout"]["yaxis"]["tickvals"]
+    totals = [sum(t["x"][t["y"].index(v)] for t in fig["data"]) for v in slots]
+    assert len(set(slots)) == len(slots) > 1                 # one bar per institution, namesakes too
+    assert totals == sorted(totals, reverse=True) and totals[0] > totals[-1]
+    names = [n.strip("\u2067\u2069") for n in fig["layout"]["yaxis"]["ticktext"]]
+    assert all(n and not n.startswith("\u2067") for n in names)
+    assert all(t.startswith("\u2067") and t.endswith("\u2069") for t in fig["layout"]["yaxis"]["ticktext"])
