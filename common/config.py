@@ -40,6 +40,9 @@ class Settings:
     mail_from: str = "mifkad@education.gov.il"
     # SMS gateway (HTTP POST of JSON {to, text}).
     sms_gateway_url: str = "http://127.0.0.1:8026/send"
+    # Memory the app may give to authorities' slices (their census and contacts held in memory once a
+    # page has read them), in megabytes; past it the least recently used idle slices are dropped.
+    slice_cache_mb: int = 600
     # The local login provider and the app, for development.
     oidc_port: int = 9400
     app_port: int = 8501

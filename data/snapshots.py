@@ -5,9 +5,9 @@ Layout under MIFKAD_HOME/snapshots/:
     .store/<YYYY-MM-DD>.<token>/ the immutable content a symlink points to:
         feed/<PREFIX>.parquet    the seven feed tables: every field (and unknown extra columns) as text
                                  exactly as received, dates as YYYY-MM-DD, plus _line (source line)
-        derived/STUDENTS.parquet one row per student (residence, active placement, compulsory age)
-        derived/CENSUS.parquet   one row per (authority, student) in that authority's census
-        derived/CONTACTS.parquet one row per (authority, contact link) of those students, with details
+        derived/CENSUS.parquet   one row per (authority, student) in that authority's census, with the
+                                 student's residence, active placement and compulsory age
+        derived/AUTHORITY_COUNTS.parquet  per authority: students, residents, incoming, unplaced
         report.json              the ingest report
         rejected/                rejected rows, byte for byte, one file per feed file
 A reader resolves the symlink once and reads only the directory it points to, so it never sees half a
@@ -24,7 +24,10 @@ from common.config import settings
 
 FEED_TABLES = ("TALMIDIM", "GORMEY_KESHER", "PIRTEY_KESHER", "MOSDOT", "KITOT", "MEGAMOT", "RASHUYOT")
 EXPORT_TABLES = ("TALMIDIM", "GORMEY_KESHER", "PIRTEY_KESHER", "MOSDOT", "KITOT", "MEGAMOT")
-DERIVED_TABLES = ("STUDENTS", "CENSUS", "CONTACTS")
+# Built by the ingest in this order, each by the statement derive_<name> (queries/derive.sql).
+# Working tables live only in the ingest's memory; derived tables are published.
+WORKING_TABLES = ("STUDENTS",)
+DERIVED_TABLES = ("CENSUS", "AUTHORITY_COUNTS")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -14,6 +14,7 @@ statement, snapshot content, authority, masking and parameters.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,11 +22,11 @@ from pathlib import Path
 import polars as pl
 
 from data.snapshots import Snapshot
-from queries.engine import cursor_for
+from queries.engine import authority_cursor, cursor_for, SLICE_TABLES
 from queries.masking import mask_personal
 
 SQL_DIR = Path(__file__).parent
-_CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census|contacts)\b",
+_CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census|contacts|authority_counts)\b",
                             re.I)
 _HEADER = re.compile(r"^--\s*(name|scope|doc):\s*(.+?)\s*$")
 
@@ -125,12 +126,32 @@ def _cached_run(name: str, snapshot: Snapshot, authority: str | None, personal: 
     missing = used - params.keys()
     if missing:
         raise TypeError(f"{name} needs parameters: {', '.join(sorted(missing))}")
-    cur = cursor_for(snapshot)
-    try:
-        df = cur.sql(st.sql, params=params).pl()   # DuckDB 2: execute() returns the cursor, sql() a relation
-    finally:
-        cur.close()
+    if authority is not None:
+        # the authority's slice, with the slice tables this statement reads
+        with authority_cursor(snapshot, authority, _slice_tables_read(st)) as cur:
+            df = _fetch(cur, st.sql, params)
+    else:
+        cur = cursor_for(snapshot)
+        try:
+            df = _fetch(cur, st.sql, params)
+        finally:
+            cur.close()
     return df if personal else mask_personal(df)
+
+
+# execute() plans a statement once; the relation API (sql().pl()) binds it twice, which costs more than
+# a page query's own work. Its Arrow result is a copy, which DuckDB warns about; for page-sized results
+# the copy is the cheaper of the two.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+
+
+def _fetch(cur, sql: str, params: dict) -> pl.DataFrame:
+    return pl.from_arrow(cur.execute(sql, params).to_arrow_table())
+
+
+@lru_cache(maxsize=None)
+def _slice_tables_read(st: Statement) -> set[str]:
+    return {t for t, _ in SLICE_TABLES if re.search(rf"\b{t}\b", st.sql)}
 
 
 def clear_cache() -> None:

@@ -1,29 +1,30 @@
--- Derived tables built once per snapshot at ingest (scope: snapshot). They encode the spec's
--- scope rule, so that every page, option list, download and vendor transfer reads the same census.
+-- Tables derived once per snapshot at ingest (scope: snapshot), in data/snapshots.py's order. They
+-- encode the spec's scope rule, so that every page, option list, download and vendor transfer reads
+-- the same census. STUDENTS is a working table of the ingest (kept in memory, not published);
+-- CENSUS and AUTHORITY_COUNTS are published beside the feed tables.
 
 -- name: derive_students
 -- scope: snapshot
 -- doc: One row per student (SUG_ZEHUT, MISPAR_ZEHUT). Residence = SEMEL_YISHUV_TAL of the most
 --      recently updated row (ties: the active row, then the later line), with that row's address.
 --      Compulsory age = born in a calendar year from Y-22 to Y-7, Y being SHNAT_LIMUDIM of that row.
---      ACTIVE_CONTACTS: the student's GORMEY_KESHER links with no TAARICH_SIYUM_GOREM_KESHER.
-WITH ranked AS (
-    SELECT t.*,
-           row_number() OVER (
-               PARTITION BY t.SUG_ZEHUT, t.MISPAR_ZEHUT
-               ORDER BY TRY_CAST(t.TAARICH_IDKUN_RESHUMA AS DATE) DESC NULLS LAST,
-                        (t.CODE_STATUS_RISHUM_TA = '3' AND t.TAARICH_AZIVA IS NULL) DESC,
-                        t._line DESC) AS recency
-    FROM talmidim t
-),
-latest AS (SELECT * FROM ranked WHERE recency = 1),
-active AS (
-    SELECT SUG_ZEHUT, MISPAR_ZEHUT, SEMEL_MOSAD, SHICHVA, MAKBILA, SEMEL_MEGAMA_MOSAD,
-           TAARICH_HATCHALA, count(*) OVER (PARTITION BY SUG_ZEHUT, MISPAR_ZEHUT) AS active_count
+--      The active placement: of the rows with status 3 and no leaving date, the latest start (ties:
+--      the later line), as the ingest's duplicate check (E402) keeps it. ACTIVE_CONTACTS: the
+--      student's GORMEY_KESHER links with no TAARICH_SIYUM_GOREM_KESHER.
+--      Each student's two rows are picked by line number in one narrow grouping, then fetched by
+--      line (a window over whole rows sorted every row of TALMIDIM, three times slower).
+WITH pick AS (
+    SELECT SUG_ZEHUT, MISPAR_ZEHUT,
+           arg_max(_line, struct_pack(
+               d := coalesce(TRY_CAST(TAARICH_IDKUN_RESHUMA AS DATE), DATE '0001-01-01'),
+               a := (CODE_STATUS_RISHUM_TA = '3' AND TAARICH_AZIVA IS NULL),
+               l := _line))                                                AS latest_line,
+           arg_max(_line, struct_pack(
+               d := coalesce(TRY_CAST(TAARICH_HATCHALA AS DATE), DATE '0001-01-01'),
+               l := _line)) FILTER (CODE_STATUS_RISHUM_TA = '3' AND TAARICH_AZIVA IS NULL) AS active_line,
+           count(*) FILTER (CODE_STATUS_RISHUM_TA = '3' AND TAARICH_AZIVA IS NULL)  AS active_count
     FROM talmidim
-    WHERE CODE_STATUS_RISHUM_TA = '3' AND TAARICH_AZIVA IS NULL
-    QUALIFY row_number() OVER (PARTITION BY SUG_ZEHUT, MISPAR_ZEHUT
-                               ORDER BY TRY_CAST(TAARICH_HATCHALA AS DATE) DESC NULLS LAST, _line DESC) = 1
+    GROUP BY SUG_ZEHUT, MISPAR_ZEHUT
 ),
 links AS (
     SELECT SUG_ZEHUT_TALMID, MISPAR_ZEHUT_TALMID, count(*) AS ACTIVE_CONTACTS
@@ -42,8 +43,8 @@ SELECT
     res.SEMEL_RASHUT                                          AS RES_RASHUT,
     l.SEMEL_RECHOV_TAL, l.MISPAR_BAYIT_TAL, l.MISPAR_DIRA_TAL, l.MIKUD_7_TAL,
     TRY_CAST(l.TAARICH_IDKUN_RESHUMA AS DATE)                 AS TAARICH_IDKUN_RESHUMA,
-    a.SEMEL_MOSAD IS NOT NULL                                 AS PLACED,
-    coalesce(a.active_count, 0)                               AS ACTIVE_PLACEMENTS,
+    a._line IS NOT NULL                                       AS PLACED,
+    p.active_count                                            AS ACTIVE_PLACEMENTS,
     a.SEMEL_MOSAD,
     TRY_CAST(a.SHICHVA AS INTEGER)                            AS SHICHVA,
     TRY_CAST(a.MAKBILA AS INTEGER)                            AS MAKBILA,
@@ -51,98 +52,69 @@ SELECT
     m.SEMEL_YISHUV                                            AS PLACE_YISHUV,
     plc.SEMEL_RASHUT                                          AS PLACE_RASHUT,
     coalesce(k.ACTIVE_CONTACTS, 0)                            AS ACTIVE_CONTACTS
-FROM latest l
-LEFT JOIN active a   ON a.SUG_ZEHUT = l.SUG_ZEHUT AND a.MISPAR_ZEHUT = l.MISPAR_ZEHUT
-LEFT JOIN links k    ON k.SUG_ZEHUT_TALMID = l.SUG_ZEHUT AND k.MISPAR_ZEHUT_TALMID = l.MISPAR_ZEHUT
+FROM pick p
+JOIN talmidim l ON l._line = p.latest_line
+LEFT JOIN (SELECT _line, SEMEL_MOSAD, SHICHVA, MAKBILA, SEMEL_MEGAMA_MOSAD FROM talmidim) a
+       ON a._line = p.active_line
+LEFT JOIN links k    ON k.SUG_ZEHUT_TALMID = p.SUG_ZEHUT AND k.MISPAR_ZEHUT_TALMID = p.MISPAR_ZEHUT
 LEFT JOIN rashuyot res ON res.SEMEL_YISHUV = l.SEMEL_YISHUV_TAL
 LEFT JOIN mosdot m   ON m.SEMEL_MOSAD = a.SEMEL_MOSAD
 LEFT JOIN rashuyot plc ON plc.SEMEL_YISHUV = m.SEMEL_YISHUV
-ORDER BY res.SEMEL_RASHUT, l.SUG_ZEHUT, l.MISPAR_ZEHUT
 
 -- name: derive_census
 -- scope: snapshot
 -- doc: The scope rule. Authority A's students: students of compulsory age who live in one of A's
 --      localities, or who have an active placement in one of A's institutions. One row per
 --      (authority, student), with why they belong and the student's derived columns repeated, sorted
---      by authority: a page reads one authority's contiguous rows and needs no join with students
---      (a join of every student's key cost ten times the read). Reads the derived students table.
-WITH members AS (
-    SELECT SEMEL_RASHUT, SUG_ZEHUT, MISPAR_ZEHUT,
-           bool_or(resident) AS IS_RESIDENT,
-           bool_or(placed)   AS IS_PLACED
-    FROM (
-        SELECT RES_RASHUT AS SEMEL_RASHUT, SUG_ZEHUT, MISPAR_ZEHUT, true AS resident, false AS placed
-        FROM students WHERE COMPULSORY AND RES_RASHUT IS NOT NULL
-        UNION ALL
-        SELECT PLACE_RASHUT, SUG_ZEHUT, MISPAR_ZEHUT, false, true
-        FROM students WHERE COMPULSORY AND PLACE_RASHUT IS NOT NULL
-    )
-    GROUP BY ALL
-)
-SELECT m.SEMEL_RASHUT, m.SUG_ZEHUT, m.MISPAR_ZEHUT, m.IS_RESIDENT, m.IS_PLACED,
+--      by authority: a page reads one authority's contiguous rows and needs no join with students.
+--      A student belongs to at most two authorities (where they live, where they study), so the two
+--      branches below meet only when both are the same authority, which the first branch covers.
+SELECT s.RES_RASHUT AS SEMEL_RASHUT, s.SUG_ZEHUT, s.MISPAR_ZEHUT,
+       true AS IS_RESIDENT, coalesce(s.PLACE_RASHUT = s.RES_RASHUT, false) AS IS_PLACED,
        s.* EXCLUDE (SUG_ZEHUT, MISPAR_ZEHUT)
-FROM members m
-JOIN students s ON s.SUG_ZEHUT = m.SUG_ZEHUT AND s.MISPAR_ZEHUT = m.MISPAR_ZEHUT
-ORDER BY m.SEMEL_RASHUT, m.SUG_ZEHUT, m.MISPAR_ZEHUT
+FROM students s
+WHERE s.COMPULSORY AND s.RES_RASHUT IS NOT NULL
+UNION ALL
+SELECT s.PLACE_RASHUT, s.SUG_ZEHUT, s.MISPAR_ZEHUT,
+       false, true,
+       s.* EXCLUDE (SUG_ZEHUT, MISPAR_ZEHUT)
+FROM students s
+WHERE s.COMPULSORY AND s.PLACE_RASHUT IS NOT NULL AND s.PLACE_RASHUT IS DISTINCT FROM s.RES_RASHUT
+ORDER BY SEMEL_RASHUT, SUG_ZEHUT, MISPAR_ZEHUT
 
--- name: derive_contacts
+-- name: derive_authority_counts
 -- scope: snapshot
--- doc: Every contact link (GORMEY_KESHER) of every authority's census students, with the contact
---      person's details (PIRTEY_KESHER; HAS_DETAILS false when the person has no row), one row per
---      (authority, link), sorted by authority and student like census: the contact pages of one
---      authority read its contiguous rows instead of probing the national link and details tables.
---      Fields keep their feed names (masking goes by name); LINE is the link's GORMEY_KESHER line.
---      The student's names, placement and residence are repeated from census (SHEM_PRATI,
---      SHEM_MISHPACHA, SEMEL_MOSAD, SHICHVA, MAKBILA, IS_RESIDENT, PLACED). Checks made once here:
---      ACTIVE = no TAARICH_SIYUM_GOREM_KESHER. Phones: prefix and number joined, non-digits dropped,
---      a leading 972 read as 0; a valid mobile is 05X or 07X and 7 digits; a valid home phone is 02,
---      03, 04, 08 or 09 and 7 digits, or 05X/07X and 7 digits (*_VALID is NULL when nothing is
---      written). E-mail: no spaces, one @, a dotted domain ending in two letters or more.
---      STUDENT_REACHABLE: one of the student's active links has a valid phone; FIRST_ACTIVE marks one
---      active link per student (so students are counted without grouping); ANY_PROBLEM: no reachable
---      phone, not agreeing to receive information, an invalid phone or e-mail, or no details.
---      Reads census.
-WITH linked AS (
-    SELECT c.SEMEL_RASHUT, g.* EXCLUDE (_line), g._line AS LINE,
-           g.TAARICH_SIYUM_GOREM_KESHER IS NULL AS ACTIVE,
-           p.MISPAR_ZEHUT IS NOT NULL AS HAS_DETAILS,
-           p.KIDOMET_NAYAD, p.MISPAR_NAYAD, p.KIDOMET_TEL_BAIT, p.MISPAR_TEL_BAIT, p.EMAIL_RASHI,
-           p.SEMEL_YISHUV, p.SEMEL_RECHOV, p.SHEM_RECHOV, p.MISPAR_BAYIT, p.KNISA, p.MISPAR_DIRA, p.MIKUD,
-           p.TEVAT_DOAR, p.TAARICH_IDKUN,
-           c.SHEM_PRATI, c.SHEM_MISHPACHA, c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, c.IS_RESIDENT, c.PLACED,
-           regexp_replace(regexp_replace(coalesce(p.KIDOMET_NAYAD, '') || coalesce(p.MISPAR_NAYAD, ''),
-                          '[^0-9]', '', 'g'), '^972', '0') AS _mobile,
-           regexp_replace(regexp_replace(coalesce(p.KIDOMET_TEL_BAIT, '') || coalesce(p.MISPAR_TEL_BAIT, ''),
-                          '[^0-9]', '', 'g'), '^972', '0') AS _home
+-- doc: One row per authority of RASHUYOT: the students in its census, residents, incoming students
+--      (placed here, living elsewhere), residents studying elsewhere, unplaced residents, and its
+--      institutions and classes. The national page reads these rows instead of grouping 2.5 million
+--      census rows and every class on each visit.
+WITH cen AS (
+    SELECT c.SEMEL_RASHUT,
+           count(*)                                                         AS STUDENTS,
+           count(*) FILTER (c.IS_RESIDENT)                                  AS RESIDENTS,
+           count(*) FILTER (c.IS_PLACED AND NOT c.IS_RESIDENT)              AS INCOMING,
+           count(*) FILTER (c.IS_RESIDENT AND c.PLACED AND NOT c.IS_PLACED) AS STUDYING_ELSEWHERE,
+           count(*) FILTER (c.IS_RESIDENT AND NOT c.PLACED)                 AS UNPLACED_RESIDENTS
     FROM census c
-    JOIN gormey_kesher g ON g.SUG_ZEHUT_TALMID = c.SUG_ZEHUT AND g.MISPAR_ZEHUT_TALMID = c.MISPAR_ZEHUT
-    LEFT JOIN pirtey_kesher p ON p.SUG_ZEHUT = g.SUG_ZEHUT_GOREM_KESHER AND p.MISPAR_ZEHUT = g.MISPAR_ZEHUT_GOREM_KESHER
+    GROUP BY c.SEMEL_RASHUT
 ),
-checked AS (
-    SELECT * EXCLUDE (_mobile, _home),
-           CASE WHEN coalesce(KIDOMET_NAYAD, MISPAR_NAYAD) IS NOT NULL
-                THEN regexp_full_match(_mobile, '0[57][0-9]{8}') END                AS MOBILE_VALID,
-           CASE WHEN coalesce(KIDOMET_TEL_BAIT, MISPAR_TEL_BAIT) IS NOT NULL
-                THEN regexp_full_match(_home, '0[23489][0-9]{7}|0[57][0-9]{8}') END  AS HOME_VALID,
-           CASE WHEN EMAIL_RASHI IS NOT NULL
-                THEN regexp_full_match(trim(EMAIL_RASHI), '[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[A-Za-z]{2,}') END
-                                                                                     AS EMAIL_VALID
-    FROM linked
+inst AS (
+    SELECT r.SEMEL_RASHUT, count(*) AS INSTITUTIONS
+    FROM mosdot m JOIN rashuyot r ON r.SEMEL_YISHUV = m.SEMEL_YISHUV
+    GROUP BY r.SEMEL_RASHUT
 ),
--- per student once, joined back (a window over every link cost twice as much)
-per_student AS (
-    SELECT SEMEL_RASHUT AS R, SUG_ZEHUT_TALMID AS S, MISPAR_ZEHUT_TALMID AS M,
-           coalesce(bool_or(ACTIVE AND (coalesce(MOBILE_VALID, false) OR coalesce(HOME_VALID, false))), false)
-               AS STUDENT_REACHABLE,
-           min(LINE) FILTER (ACTIVE) AS FIRST_LINE
-    FROM checked
-    GROUP BY ALL
+cls AS (
+    SELECT r.SEMEL_RASHUT, count(*) AS CLASSES
+    FROM kitot k JOIN mosdot m ON m.SEMEL_MOSAD = k.SEMEL_MOSAD JOIN rashuyot r ON r.SEMEL_YISHUV = m.SEMEL_YISHUV
+    GROUP BY r.SEMEL_RASHUT
 )
-SELECT k.*, p.STUDENT_REACHABLE, coalesce(k.LINE = p.FIRST_LINE, false) AS FIRST_ACTIVE,
-       -- one column to filter on for "any problem" (the contact pages read only the problem rows)
-       NOT p.STUDENT_REACHABLE OR coalesce(k.LEKABEL_MEIDA = '0', false) OR NOT coalesce(k.MOBILE_VALID, true)
-           OR NOT coalesce(k.HOME_VALID, true) OR NOT coalesce(k.EMAIL_VALID, true) OR NOT k.HAS_DETAILS
-           AS ANY_PROBLEM
-FROM checked k
-JOIN per_student p ON p.R = k.SEMEL_RASHUT AND p.S = k.SUG_ZEHUT_TALMID AND p.M = k.MISPAR_ZEHUT_TALMID
-ORDER BY k.SEMEL_RASHUT, k.SUG_ZEHUT_TALMID, k.MISPAR_ZEHUT_TALMID, k.LINE
+SELECT a.SEMEL_RASHUT,
+       coalesce(c.STUDENTS, 0) AS STUDENTS, coalesce(c.RESIDENTS, 0) AS RESIDENTS,
+       coalesce(c.INCOMING, 0) AS INCOMING, coalesce(c.STUDYING_ELSEWHERE, 0) AS STUDYING_ELSEWHERE,
+       coalesce(c.UNPLACED_RESIDENTS, 0) AS UNPLACED_RESIDENTS,
+       coalesce(i.INSTITUTIONS, 0) AS INSTITUTIONS, coalesce(k.CLASSES, 0) AS CLASSES
+FROM (SELECT DISTINCT SEMEL_RASHUT FROM rashuyot WHERE SEMEL_RASHUT IS NOT NULL) a
+LEFT JOIN cen c ON c.SEMEL_RASHUT = a.SEMEL_RASHUT
+LEFT JOIN inst i ON i.SEMEL_RASHUT = a.SEMEL_RASHUT
+LEFT JOIN cls k ON k.SEMEL_RASHUT = a.SEMEL_RASHUT
+ORDER BY a.SEMEL_RASHUT

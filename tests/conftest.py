@@ -24,9 +24,11 @@ def _no_legacy_pages_folder():
 def _reset_process_caches() -> None:
     from common import config, portal_db
     import queries
+    from queries import engine
     config._cached.cache_clear()
     portal_db._initialised.clear()
     queries.clear_cache()
+    engine.drop_slices()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ from data.ingest import report as rep
 from data.ingest.checks import Checker
 from data.ingest.issues import message
 from data.ingest.read import FeedRefused, FileRead, find_files, read_file
-from data.snapshots import DERIVED_TABLES, FEED_TABLES, Snapshot
+from data.snapshots import DERIVED_TABLES, FEED_TABLES, WORKING_TABLES, Snapshot
 
 OK, REFUSED_THRESHOLD, REFUSED_FEED, ALREADY_PUBLISHED = 0, 1, 2, 3
 ACTOR = "operator"
@@ -242,23 +242,25 @@ def _write_snapshot(con, store: Path, date: str, reads: dict[str, FileRead], rej
 
 
 def _derive(con, snap: Snapshot) -> None:
-    """Each derived table of data/snapshots.py in its order (STUDENTS, then CENSUS, ...), by the statement
-    derive_<name> of queries/*.sql, over the accepted tables just written; each one is a view for the
-    statements after it."""
+    """The working tables (STUDENTS) in memory, then each derived table of data/snapshots.py in its order
+    (CENSUS, ...) written beside the feed, by the statements derive_<name> of queries/*.sql over the
+    accepted tables just written; each one is a table or view for the statements after it."""
     from queries import statements
     from queries.engine import create_views
     create_views(con, snap, "publish", derived=False)
     con.execute('USE memory."publish"')
-    # The statements sort their own output; not keeping scan order saves memory on big windows.
+    # The statements sort their own output; not keeping scan order saves memory on big groupings.
     con.execute("SET preserve_insertion_order = false")
     try:
+        for table in WORKING_TABLES:
+            con.execute(f"CREATE OR REPLACE TABLE {table.lower()} AS {statements()[f'derive_{table.lower()}'].sql}")
         for table in DERIVED_TABLES:
-            name = f"derive_{table.lower()}"
-            if name not in statements():
-                continue                      # a derived table announced before its statement exists
             target = _esc(snap.derived(table))
-            con.execute(f"COPY ({statements()[name].sql}) TO '{target}' (FORMAT parquet, COMPRESSION snappy)")
+            con.execute(f"COPY ({statements()[f'derive_{table.lower()}'].sql}) TO '{target}' "
+                        f"(FORMAT parquet, COMPRESSION snappy)")
             con.execute(f"CREATE OR REPLACE VIEW {table.lower()} AS SELECT * FROM read_parquet('{target}')")
+        for table in WORKING_TABLES:
+            con.execute(f"DROP TABLE {table.lower()}")
     finally:
         con.execute("USE memory.main")
         con.execute("SET preserve_insertion_order = true")
