@@ -18,14 +18,53 @@ import pandas as pd
 
 FINALS = str.maketrans("ךםןףץ", "כמנפצ")
 NIQQUD = {cp: None for cp in range(0x0591, 0x05C8) if cp not in (0x05BE, 0x05C0, 0x05C3, 0x05C6)}
-TABLES = {"census": "CENSUS", "contacts": "CONTACTS"}
+TABLES = {"census": "CENSUS"}
 FEED = ("TALMIDIM", "MOSDOT", "KITOT", "MEGAMOT", "RASHUYOT")
+MOBILE = r"0[57][0-9]{8}"
+HOME = r"0[23489][0-9]{7}|0[57][0-9]{8}"
+EMAIL = r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*\.[A-Za-z]{2,}"
 
 
 def load_tables(snapshot) -> dict[str, pd.DataFrame]:
     tables = {name: pd.read_parquet(snapshot.derived(table)) for name, table in TABLES.items()}
     tables.update({t.lower(): pd.read_parquet(snapshot.feed(t)) for t in FEED})
+    tables["contacts"] = contacts_table(tables["census"], pd.read_parquet(snapshot.feed("GORMEY_KESHER")),
+                                        pd.read_parquet(snapshot.feed("PIRTEY_KESHER")))
     return tables
+
+
+def _phone_valid(prefix: pd.Series, number: pd.Series, pattern: str) -> pd.Series:
+    """NULL when nothing is written; else the digits (a leading 972 read as 0) match the pattern."""
+    digits = (prefix.fillna("") + number.fillna("")).str.replace(r"[^0-9]", "", regex=True) \
+        .str.replace(r"^972", "0", regex=True)
+    return digits.str.fullmatch(pattern).astype("boolean").where(prefix.notna() | number.notna())
+
+
+def contacts_table(census: pd.DataFrame, links: pd.DataFrame, persons: pd.DataFrame) -> pd.DataFrame:
+    """Every authority's census students' contact links with the checks of slice_contacts
+    (queries/slices.sql), built once with the other tables (untimed): the pandas versions then take an
+    authority's rows by a mask, as they do from census."""
+    c = census[["SEMEL_RASHUT", "SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "SEMEL_MOSAD", "SHICHVA",
+                "MAKBILA", "IS_RESIDENT", "PLACED"]]
+    k = c.merge(links.rename(columns={"_line": "LINE"}), left_on=["SUG_ZEHUT", "MISPAR_ZEHUT"],
+                right_on=["SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"]).drop(columns=["SUG_ZEHUT", "MISPAR_ZEHUT"])
+    p = persons.drop(columns="_line").rename(columns={"SUG_ZEHUT": "P_SUG", "MISPAR_ZEHUT": "P_MISPAR"})
+    p["MOBILE_VALID"] = _phone_valid(p["KIDOMET_NAYAD"], p["MISPAR_NAYAD"], MOBILE)
+    p["HOME_VALID"] = _phone_valid(p["KIDOMET_TEL_BAIT"], p["MISPAR_TEL_BAIT"], HOME)
+    p["EMAIL_VALID"] = p["EMAIL_RASHI"].str.strip(" ").str.fullmatch(EMAIL).astype("boolean") \
+        .where(p["EMAIL_RASHI"].notna())
+    k = k.merge(p, left_on=["SUG_ZEHUT_GOREM_KESHER", "MISPAR_ZEHUT_GOREM_KESHER"], right_on=["P_SUG", "P_MISPAR"],
+                how="left")
+    k["HAS_DETAILS"] = k["P_MISPAR"].notna()
+    k["ACTIVE"] = k["TAARICH_SIYUM_GOREM_KESHER"].isna()
+    student = [k["SEMEL_RASHUT"], k["SUG_ZEHUT_TALMID"], k["MISPAR_ZEHUT_TALMID"]]
+    reach = k["ACTIVE"] & (k["MOBILE_VALID"].fillna(False) | k["HOME_VALID"].fillna(False)).astype(bool)
+    k["STUDENT_REACHABLE"] = reach.groupby(student).transform("any")
+    k["FIRST_ACTIVE"] = (k["LINE"] == k["LINE"].where(k["ACTIVE"]).groupby(student).transform("min")).astype(bool)
+    k["ANY_PROBLEM"] = (~k["STUDENT_REACHABLE"] | (k["LEKABEL_MEIDA"] == "0").fillna(False)
+                       | ~k["MOBILE_VALID"].fillna(True).astype(bool) | ~k["HOME_VALID"].fillna(True).astype(bool)
+                       | ~k["EMAIL_VALID"].fillna(True).astype(bool) | ~k["HAS_DETAILS"])
+    return k.drop(columns=["P_SUG", "P_MISPAR"])
 
 
 # --- helpers -----------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Page queries: every statement the pages run, for the largest authority and a small one, timed
 through `queries.run` (warm DuckDB, result cache cleared before each run) against a straightforward
 pandas version of the same query (bench/pandas_baselines.py) on tables already loaded in memory.
+Warm includes the authority's slice (queries/engine.py), whose build, the first page of an authority
+in a snapshot, is timed on its own first.
 
 Each statement runs once untimed (warm: Parquet footers read, views attached, code paths loaded),
 then repeatedly, until both a minimum number of runs and a time budget are reached. The personal
@@ -15,7 +17,8 @@ from bench.stats import median, p95
 
 SALT = "bench"
 PAGE_SIZE = 100
-SKIP_SOURCES = {"derive.sql", "export.sql"}     # ingest-time derivations and the package's own rows
+SKIP_SOURCES = {"derive.sql", "export.sql", "slices.sql"}  # ingest-time derivations, the package's own rows,
+                                                          # and the slice builds (timed on their own)
 
 
 def page_statements() -> list:
@@ -101,12 +104,13 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
             pandas_min_runs: int, pandas_budget_s: float, profile_slowest: int = 3) -> dict:
     import queries
     from data.snapshots import get_snapshot
-    from queries.engine import cursor_for
+    from queries.engine import authority_cursor, cursor_for
 
     snapshot = get_snapshot(date)
     if snapshot is None:
         raise RuntimeError(f"no snapshot {date}")
     baselines = _load_baselines(snapshot)
+    slices = [_slice_build(snapshot, a) for a in authorities]
     results = []
     for st in page_statements():
         for authority in (authorities if st.scope == "authority" else [None]):
@@ -138,21 +142,42 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
                   + (f", pandas {entry['pandas_p95_ms']:8.1f} ms" if "pandas_p95_ms" in entry else ""), flush=True)
     # Where the time goes in the slowest statements for the largest authority.
     largest = [r for r in results if r["authority"] in (authorities[0], None)]
-    cur = cursor_for(snapshot)
-    try:
-        for r in sorted(largest, key=lambda r: -r["p95_ms"])[:profile_slowest]:
-            st = queries.statements()[r["statement"]]
-            params = params_for(snapshot, st, r["authority"])
+    for r in sorted(largest, key=lambda r: -r["p95_ms"])[:profile_slowest]:
+        st = queries.statements()[r["statement"]]
+        params = params_for(snapshot, st, r["authority"])
+        try:
             if r["authority"] is not None:
                 params["authority"] = r["authority"]
-            try:
-                r["top_operators"] = _top_operators(cur, st.sql, params)
-            except Exception as exc:        # a profile is a nice-to-have for the analysis, not a figure
-                r["top_operators_error"] = str(exc)[:200]
-    finally:
-        cur.close()
-    return {"results": results, "pandas_load_s": baselines["load_s"], "pandas_missing": baselines["missing"],
+                with authority_cursor(snapshot, r["authority"], {"census", "contacts"}) as cur:
+                    r["top_operators"] = _top_operators(cur, st.sql, params)
+            else:
+                cur = cursor_for(snapshot)
+                try:
+                    r["top_operators"] = _top_operators(cur, st.sql, params)
+                finally:
+                    cur.close()
+        except Exception as exc:        # a profile is a nice-to-have for the analysis, not a figure
+            r["top_operators_error"] = str(exc)[:200]
+    return {"results": results, "slices": slices, "pandas_load_s": baselines["load_s"], "pandas_missing": baselines["missing"],
             "pandas_read_ms": baselines["read_ms"], "pandas_memory_mb": baselines["memory_mb"]}
+
+
+def _slice_build(snapshot, authority: str) -> dict:
+    """The first page of an authority in a snapshot: its census rows, then its contacts, into memory."""
+    from queries import engine
+    engine.drop_slices()
+    start = time.perf_counter()
+    with engine.authority_cursor(snapshot, authority, set()):
+        census_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    with engine.authority_cursor(snapshot, authority, {"contacts"}):
+        contacts_ms = (time.perf_counter() - start) * 1000
+    held = [s for s in engine.slice_stats() if s["authority"] == authority]
+    entry = {"authority": authority, "census_ms": census_ms, "contacts_ms": contacts_ms,
+             "mb": held[0]["bytes"] / 2**20 if held else None}
+    print(f"  slice {authority:>8}: census {census_ms:7.0f} ms, contacts {contacts_ms:7.0f} ms, "
+          f"{entry['mb'] or 0:6.0f} MB", flush=True)
+    return entry
 
 
 def _tables_read(sql: str, read_ms: dict) -> list[str]:
@@ -192,10 +217,13 @@ def _load_baselines(snapshot) -> dict:
     # What holding them costs: each table's read time from Parquet, and their memory in pandas.
     read_ms = {}
     for name in tables:
-        path = snapshot.derived(name.upper())
-        path = path if path.exists() else snapshot.feed(name.upper())
         start = time.perf_counter()
-        pd.read_parquet(path)
+        if name == "contacts":         # not a file: read the links and details, and build it
+            pandas_baselines.contacts_table(tables["census"], pd.read_parquet(snapshot.feed("GORMEY_KESHER")),
+                                            pd.read_parquet(snapshot.feed("PIRTEY_KESHER")))
+        else:
+            path = snapshot.derived(name.upper())
+            pd.read_parquet(path if path.exists() else snapshot.feed(name.upper()))
         read_ms[name] = (time.perf_counter() - start) * 1000
     memory_mb = sum(int(df.memory_usage(deep=True).sum()) for df in tables.values()) / 2**20
     return {"tables": tables, "functions": functions, "load_s": load_s, "missing": missing,
