@@ -80,7 +80,8 @@ SELECT s.PLACE_RASHUT, s.SUG_ZEHUT, s.MISPAR_ZEHUT,
        s.* EXCLUDE (SUG_ZEHUT, MISPAR_ZEHUT)
 FROM students s
 WHERE s.COMPULSORY AND s.PLACE_RASHUT IS NOT NULL AND s.PLACE_RASHUT IS DISTINCT FROM s.RES_RASHUT
-ORDER BY SEMEL_RASHUT, SUG_ZEHUT, MISPAR_ZEHUT
+-- by authority only: a page reads its authority's rows into memory, in no particular order
+ORDER BY SEMEL_RASHUT
 
 -- name: derive_authority_counts
 -- scope: snapshot
