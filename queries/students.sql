@@ -107,21 +107,24 @@ WITH a AS (
     FROM census c
     WHERE c.SEMEL_RASHUT = $authority
 ),
+-- each list grouped first, then named: a few hundred names looked up rather than every student's
+inst AS (
+    SELECT a.SEMEL_MOSAD, NOT bool_or(a.IS_PLACED) AS OUTSIDE FROM a WHERE a.SEMEL_MOSAD IS NOT NULL GROUP BY 1
+),
+loc AS (
+    SELECT DISTINCT a.RES_YISHUV FROM a WHERE a.RES_YISHUV IS NOT NULL
+),
 opts AS (
-    SELECT 'institution' AS KIND, a.SEMEL_MOSAD AS CODE, any_value(m.SHEM_MOSAD) AS LABEL,
-           NOT bool_or(a.IS_PLACED) AS OUTSIDE
-    FROM a LEFT JOIN mosdot m ON m.SEMEL_MOSAD = a.SEMEL_MOSAD
-    WHERE a.SEMEL_MOSAD IS NOT NULL
-    GROUP BY a.SEMEL_MOSAD
+    SELECT 'institution' AS KIND, i.SEMEL_MOSAD AS CODE, m.SHEM_MOSAD AS LABEL, i.OUTSIDE
+    FROM inst i LEFT JOIN mosdot m ON m.SEMEL_MOSAD = i.SEMEL_MOSAD
     UNION ALL
     SELECT DISTINCT 'grade', a.SHICHVA::VARCHAR, NULL, false FROM a WHERE a.SHICHVA IS NOT NULL
     UNION ALL
     SELECT DISTINCT 'status', a.LAST_STATUS::VARCHAR, NULL, false FROM a WHERE a.LAST_STATUS IS NOT NULL
     UNION ALL
-    SELECT 'locality', a.RES_YISHUV, any_value(r.SHEM_YISHUV), false
-    FROM a LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = a.RES_YISHUV
-    WHERE a.RES_YISHUV IS NOT NULL
-    GROUP BY a.RES_YISHUV
+    SELECT 'locality', l.RES_YISHUV, any_value(r.SHEM_YISHUV), false
+    FROM loc l LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = l.RES_YISHUV
+    GROUP BY l.RES_YISHUV
 )
 SELECT KIND, CODE, LABEL, OUTSIDE
 FROM opts
