@@ -24,6 +24,10 @@ EVENT_SCHEMA = {"seq": pl.Int64, "at": pl.Utf8, "actor": pl.Utf8, "action": pl.U
                 "details": pl.Utf8, "reason": pl.Utf8, "hash": pl.Utf8}
 # Events that put a child's identity in `details`; shown masked to anyone without VIEW_PERSONAL.
 STUDENT_KEYS = ("student",)
+# A page view's or table export's `filters` holding what was typed into a student search: an
+# identity number keeps its last four digits, a name is hidden whole (as on the pages themselves).
+SEARCH_ID_KEYS = ("id",)
+SEARCH_NAME_KEYS = ("name",)
 # Outliers of personal-detail views: more than median + OUTLIER_MADS × MAD (MAD at least MIN_MAD).
 OUTLIER_MADS = 3
 MIN_MAD = 1.0
@@ -99,16 +103,22 @@ def _query(sql: str, params: list) -> list[dict]:
 
 
 def _mask_students(details: str) -> str:
-    from queries.masking import mask_id
+    from queries.masking import HIDDEN, mask_id
     try:
         data = json.loads(details)
     except ValueError:
         return details
-    if not isinstance(data, dict) or not any(k in data for k in STUDENT_KEYS):
+    if not isinstance(data, dict):
+        return details
+    filters = data.get("filters") if isinstance(data.get("filters"), dict) else {}
+    searched = [k for k in SEARCH_ID_KEYS + SEARCH_NAME_KEYS if filters.get(k)]
+    if not searched and not any(data.get(k) is not None for k in STUDENT_KEYS):
         return details
     for key in STUDENT_KEYS:
-        if key in data and data[key] is not None:
+        if data.get(key) is not None:
             data[key] = mask_id(str(data[key]))
+    for key in searched:
+        filters[key] = mask_id(str(filters[key])) if key in SEARCH_ID_KEYS else HIDDEN
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 

@@ -152,6 +152,21 @@ def test_student_identities_are_masked_unless_personal_details_are_allowed(mifka
     assert shown["student"] == "1:039337423"
 
 
+def test_student_search_terms_in_views_and_exports_are_masked_unless_personal_details_are_allowed(
+        mifkad_home, write_at):
+    searched = {"view": "all", "id": "039337423", "name": "כהן", "grade": 3}
+    write_at("2026-11-01", "page_view", details={"page": "students", "filters": searched})
+    write_at("2026-11-01", "table_export", details={"page": "students", "filters": searched, "rows": 1})
+    for row in usage.events(usage.EventFilter())["details"]:
+        masked = json.loads(row)["filters"]
+        assert masked == {"view": "all", "id": "*****7423", "name": "•••", "grade": 3}
+        assert "039337423" not in row and "כהן" not in row
+    data = usage.export_events("ministry@x.test", usage.EventFilter(), personal=False)
+    assert "039337423" not in data.decode("utf-8") and "כהן" not in data.decode("utf-8")
+    shown = json.loads(usage.events(usage.EventFilter(action="page_view"), personal=True)["details"][0])
+    assert shown["filters"]["id"] == "039337423" and shown["filters"]["name"] == "כהן"
+
+
 def test_an_authoritys_log_never_widens_to_every_authority():
     with pytest.raises(PermissionError):
         usage.for_authority(None, usage.EventFilter())
