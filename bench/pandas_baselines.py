@@ -522,6 +522,14 @@ def national_by_authority(t, **_) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
+def national_students(t, district=None, **_) -> pd.DataFrame:
+    r = t["rashuyot"]
+    shown = set(r["SEMEL_RASHUT"] if district is None else r.loc[r["MACHOZ"].fillna("") == district, "SEMEL_RASHUT"])
+    c = t["census"]
+    elsewhere = c["RES_RASHUT"].isna() | ~c["RES_RASHUT"].isin(shown)
+    return pd.DataFrame({"STUDENTS": [int((c["SEMEL_RASHUT"].isin(shown) & (c["IS_RESIDENT"] | elsewhere)).sum())]})
+
+
 def authorities(t, **_) -> pd.DataFrame:
     r = t["rashuyot"]
     out = r.groupby("SEMEL_RASHUT").agg(SHEM_RASHUT=("SHEM_RASHUT", "first"), SUG_RASHUT=("SUG_RASHUT", "first"),
@@ -535,4 +543,4 @@ BASELINES = {f.__name__: f for f in (
     student_contacts, unplaced_residents,
     classes_occupancy, classes_by_institution_grade, tracks_quota, institutions_list, contacts_quality_summary, contacts_problems, changes_side,
     changes_institutions,
-    national_by_authority, authorities)}
+    national_by_authority, national_students, authorities)}

@@ -51,8 +51,11 @@ def render(ctx: PageContext) -> None:
     df = narrow(everything, district)
     cols = st.columns(len(COUNTS) + 1)
     cols[0].metric(tr(TEXT, "authorities", lang), fmt_int(df.height))
+    # A student living in one authority and studying in another is in both censuses: the headline
+    # counts each student once, the other counts (each student in one authority) add up.
+    students = run("national_students", ctx.national_scope(), district=district)["STUDENTS"][0]
     for col, key in zip(cols[1:], COUNTS):
-        col.metric(W.label(key, lang), fmt_int(df[key].sum()))
+        col.metric(W.label(key, lang), fmt_int(students if key == "STUDENTS" else df[key].sum()))
     top = df.filter(pl.col("UNPLACED_RESIDENTS") > 0).sort("UNPLACED_RESIDENTS", descending=True).head(TOP)
     if not top.is_empty():
         W.show_chart(W.bar_chart(top["SHEM_RASHUT"].to_list(), {W.label("UNPLACED_RESIDENTS", lang): top["UNPLACED_RESIDENTS"].to_list()},

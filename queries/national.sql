@@ -18,3 +18,19 @@ SELECT a.SEMEL_RASHUT, a.SHEM_RASHUT, a.SUG_RASHUT, a.MACHOZ,
 FROM auth a
 LEFT JOIN authority_counts c ON c.SEMEL_RASHUT = a.SEMEL_RASHUT
 ORDER BY a.SHEM_RASHUT COLLATE he, a.SEMEL_RASHUT
+
+-- name: national_students
+-- scope: national
+-- doc: The students in the census of any authority shown, each once: all authorities, or those of
+--      one district ($district; '' for authorities with none). A student living in one authority
+--      and studying in another is in both censuses, so the per-authority STUDENTS do not add up to
+--      this. A student's rows other than the resident one are counted only when their authority of
+--      residence is not among those shown (or they have none).
+WITH shown AS (
+    SELECT DISTINCT SEMEL_RASHUT FROM rashuyot
+    WHERE $district IS NULL OR coalesce(MACHOZ, '') = $district
+)
+SELECT count(*) AS STUDENTS
+FROM census c
+WHERE c.SEMEL_RASHUT IN (SELECT SEMEL_RASHUT FROM shown)
+  AND (c.IS_RESIDENT OR c.RES_RASHUT IS NULL OR c.RES_RASHUT NOT IN (SELECT SEMEL_RASHUT FROM shown))

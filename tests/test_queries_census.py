@@ -519,6 +519,19 @@ def test_national_counts_per_authority(census_snapshot, oracle):
     assert "MISPAR_ZEHUT" not in got.columns and got["INSTITUTIONS"].sum() == oracle.t["MOSDOT"].height
 
 
+def test_national_students_count_each_student_once_nationally_and_per_district(census_snapshot, oracle):
+    r = oracle.t["RASHUYOT"]
+    districts = {d or "" for d in r["MACHOZ"].to_list()}
+    for district in [None, *sorted(districts)]:
+        shown = set(r["SEMEL_RASHUT"]) if district is None else \
+            set(r.filter(pl.col("MACHOZ").fill_null("") == district)["SEMEL_RASHUT"])
+        expected = set().union(*(keys(oracle.census(a)) for a in shown))
+        got = run("national_students", Scope(census_snapshot, None), district=district)
+        assert got["STUDENTS"].to_list() == [len(expected)], district
+    per_authority = run("national_by_authority", Scope(census_snapshot, None))["STUDENTS"].sum()
+    assert run("national_students", Scope(census_snapshot, None), district=None)["STUDENTS"][0] < per_authority
+
+
 # --- the scope guarantee, statement by statement ------------------------------------------------------
 
 def _default(name: str, census_snapshot) -> dict:
