@@ -327,13 +327,13 @@ def unplaced_residents(t, authority, res_yishuv=None, salt="", limit=50, offset=
         t["rashuyot"][["SEMEL_YISHUV", "SHEM_YISHUV"]], left_on="RES_YISHUV", right_on="SEMEL_YISHUV", how="left")
     out["CONTACTS"] = out["ACTIVE_CONTACTS"]
     out["CODE_SUG_KIRVA_GOREM_KESHER"] = _int(out["CODE_SUG_KIRVA_GOREM_KESHER"])
-    out["AGE"] = out["SHNAT_LIMUDIM"] - 1 - pd.to_datetime(out["TAARICH_LEDA"]).dt.year
+    out["STUDENT_AGE"] = out["SHNAT_LIMUDIM"] - 1 - pd.to_datetime(out["TAARICH_LEDA"]).dt.year
     out = out.sort_values(["SHEM_YISHUV", "TAARICH_LEDA", "SUG_ZEHUT", "MISPAR_ZEHUT"], na_position="last",
                           key=lambda s: _he(s) if s.name == "SHEM_YISHUV" else s)
     out["TOTAL_ROWS"] = len(out)
     page = out.iloc[offset: offset + limit].copy()
     page["STUDENT_REF"] = _refs(page, salt)
-    return page[["STUDENT_REF", "SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "AGE",
+    return page[["STUDENT_REF", "SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "STUDENT_AGE",
                  "LAST_STATUS", "RES_YISHUV", "SHEM_YISHUV", "SEMEL_RECHOV_TAL", "MISPAR_BAYIT_TAL", "MISPAR_DIRA_TAL",
                  "MIKUD_7_TAL", "CONTACTS", "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER",
                  "CODE_SUG_KIRVA_GOREM_KESHER", *CONTACT_FIELDS, "TOTAL_ROWS"]].reset_index(drop=True)

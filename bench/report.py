@@ -464,7 +464,7 @@ def document(res: dict, command: str) -> str:
                   "Through `queries.run` with the result cache cleared before each run (DuckDB warm after "
                   "one untimed run), personal details masked; pandas on the same tables already in memory "
                   "(`bench/pandas_baselines.py`). Default page views: no filter, first page of "
-                  "100 rows, name order.", "", query_table(res["queries"], names), ""]
+                  "100 rows, institution order (the page's default; masked lists cannot be ordered by name).", "", query_table(res["queries"], names), ""]
     if res.get("app"):
         a = res["app"]
         parts += ["## Pages in the browser", "",

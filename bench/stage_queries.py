@@ -6,7 +6,8 @@ in a snapshot, is timed on its own first.
 
 Each statement runs once untimed (warm: Parquet footers read, views attached, code paths loaded),
 then repeatedly, until both a minimum number of runs and a time budget are reached. The personal
-flag is off, so the runner's masking is part of the time (the heavier case).
+flag is off, so the runner's masking is part of the time (the heavier case); lists are in the page's
+default order, by institution (without personal details a list cannot be ordered by name).
 """
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ def page_statements() -> list:
 
 
 def default_params(sql: str, student_ref: str | None = None, mosad: str | None = None) -> dict:
-    """A page's first view: no filter chosen, first page, name order; one student opened by
+    """A page's first view: no filter chosen, first page, institution order; one student opened by
     reference; `mosad` only where a statement answers for one chosen institution."""
-    defaults = {"salt": SALT, "limit": PAGE_SIZE, "offset": 0, "sort": "name", "descending": False,
+    defaults = {"salt": SALT, "limit": PAGE_SIZE, "offset": 0, "sort": "institution", "descending": False,
                 "ref": student_ref, "mosad": mosad}
     used = set(re.findall(r"\$(\w+)", sql)) - {"authority"}
     return {name: defaults.get(name) for name in used}

@@ -17,6 +17,7 @@ from common.i18n import fmt_int, tr
 from pages import widgets as W
 from pages.context import PageContext
 from queries import run
+from queries.masking import PERSONAL_SORTS
 
 TEXT = {
     "title": {"he": "תלמידים", "en": "Students"},
@@ -76,12 +77,12 @@ LIST_SHOWN = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "S
               "LAST_STATUS", "SHEM_YISHUV", "RELATION"]
 LIST_COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "SHEM_MOSAD", "SHICHVA", "MAKBILA",
                 "SEMEL_MEGAMA_MOSAD", "LAST_STATUS", "SHEM_YISHUV", "RELATION"]
-UNPLACED_COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "AGE", "LAST_STATUS", "SHEM_YISHUV",
+UNPLACED_COLUMNS = ["MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "STUDENT_AGE", "LAST_STATUS", "SHEM_YISHUV",
                     "SEMEL_RECHOV_TAL", "MISPAR_BAYIT_TAL", "MISPAR_DIRA_TAL", "MIKUD_7_TAL", "CONTACTS",
                     "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER", "CODE_SUG_KIRVA_GOREM_KESHER",
                     "KIDOMET_NAYAD", "MISPAR_NAYAD", "KIDOMET_TEL_BAIT", "MISPAR_TEL_BAIT", "EMAIL_RASHI"]
 # On screen the unplaced list is compact (names, address and phone joined); the export keeps each field.
-UNPLACED_SHOWN = ["MISPAR_ZEHUT", "FULL_NAME", "TAARICH_LEDA", "AGE", "SHEM_YISHUV", "ADDRESS", "CONTACTS",
+UNPLACED_SHOWN = ["MISPAR_ZEHUT", "FULL_NAME", "TAARICH_LEDA", "STUDENT_AGE", "SHEM_YISHUV", "ADDRESS", "CONTACTS",
                   "CONTACT_NAME", "CODE_SUG_KIRVA_GOREM_KESHER", "PHONE", "EMAIL_RASHI"]
 PLACEMENT_COLUMNS = ["SHNAT_LIMUDIM", "SEMEL_MOSAD", "SHEM_MOSAD", "SHICHVA", "MAKBILA", "SEMEL_MEGAMA_MOSAD",
                      "CODE_STATUS_RISHUM_TA", "TAARICH_HATCHALA", "TAARICH_AZIVA", "CODE_SIBAT_AZIVA",
@@ -208,7 +209,7 @@ def _filters(ctx: PageContext, opts: pl.DataFrame) -> dict:
             st.warning(tr(TEXT, "name_needs_personal", lang))
             f["name"] = None
         c = st.columns([3, 1])
-        sorts = SORTS if personal else [s for s in SORTS if s != "name"]
+        sorts = SORTS if personal else [s for s in SORTS if s not in PERSONAL_SORTS]
         f["sort"] = c[0].selectbox(tr(TEXT, "sort", lang), sorts, key="students_sort",
                                    format_func=lambda s: tr(TEXT, f"sort_{s}", lang))
         f["descending"] = c[1].checkbox(tr(TEXT, "descending", lang), key="students_desc")

@@ -62,6 +62,7 @@ LABELS = {
     "TAARICH_LEDA": {"he": "תאריך לידה", "en": "Date of birth"},
     "CODE_MIN": {"he": "מין", "en": "Sex"},
     "AGE": {"he": "גיל", "en": "Age"},
+    "STUDENT_AGE": {"he": "גיל", "en": "Age"},
     "SEMEL_MOSAD": {"he": "סמל מוסד", "en": "Institution code"},
     "SHEM_MOSAD": {"he": "מוסד", "en": "Institution"},
     "SHICHVA": {"he": "שכבה", "en": "Grade"},
@@ -201,7 +202,7 @@ _GRADE_COLUMNS = {"SHICHVA", "ME_SHICHVA_MEUSHAR", "AD_SHICHVA_MEUSHAR", "SHICHV
 _YES_NO_TEXT_COLUMNS = {"LEKABEL_MEIDA", "HAIM_MESHALEM_GOREM_KESHER"}
 # Short values: narrow columns, so a table fits its width (the grid scrolls from the left, where in
 # Hebrew the last columns stand).
-_NARROW = {"SUG_ZEHUT", "CODE_MIN", "SHICHVA", "MAKBILA", "SEMEL_MEGAMA_MOSAD", "LAST_STATUS", "AGE", "CONTACTS",
+_NARROW = {"SUG_ZEHUT", "CODE_MIN", "SHICHVA", "MAKBILA", "SEMEL_MEGAMA_MOSAD", "LAST_STATUS", "AGE", "STUDENT_AGE", "CONTACTS",
            "MIN_TALMIDIM", "MAX_TALMIDIM", "MISPAR_TALMIDIM", "PLACED", "OVER_MAX", "UNDER_MIN", "CLASSES", "TRACKS",
            "ME_SHICHVA_MEUSHAR", "AD_SHICHVA_MEUSHAR", "LEKABEL_MEIDA", "ACTIVE", "NO_CONTACT", "NO_PHONE",
            "NOT_AGREEING", "INVALID_PHONE", "INVALID_EMAIL", "MISSING_DETAILS", "OVER_APPROVED", "OVER_REQUESTED",

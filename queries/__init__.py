@@ -23,7 +23,7 @@ import polars as pl
 
 from data.snapshots import Snapshot
 from queries.engine import authority_cursor, cursor_for, SLICE_TABLES
-from queries.masking import mask_personal
+from queries.masking import mask_personal, needs_personal
 
 SQL_DIR = Path(__file__).parent
 _CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census|contacts|authority_counts)\b",
@@ -112,6 +112,8 @@ def run(name: str, scope: Scope, **params) -> pl.DataFrame:
             raise ScopeError(f"{name} is a {st.scope} statement; run it with authority=None")
     else:
         raise ScopeError(f"{name} is an ingest-time statement, not for pages")
+    if not scope.personal and (refused := needs_personal(params)):
+        raise ScopeError(f"{name}: {', '.join(refused)} needs permission to view personal details")
     return _cached_run(name, scope.snapshot, scope.authority, scope.personal, _freeze(params))
 
 

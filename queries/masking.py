@@ -18,8 +18,25 @@ HIDDEN_COLUMNS = {
     "SEMEL_RECHOV", "SHEM_RECHOV", "MISPAR_BAYIT", "KNISA", "MISPAR_DIRA", "MIKUD", "TEVAT_DOAR",
     "SEMEL_RECHOV_TAL", "MISPAR_BAYIT_TAL", "MISPAR_DIRA_TAL", "MIKUD_7_TAL", "TAARICH_LEDA",
     "FULL_NAME", "PHONE", "ADDRESS", "CONTACT_NAME",
+    # one student's age tells what the hidden birth date would (AGE, a count's group, stays shown)
+    "STUDENT_AGE",
 }
 PERSONAL_COLUMNS = ID_COLUMNS | HIDDEN_COLUMNS
+
+
+# Parameters that would reveal what masking hides: a sort by a hidden column ranks its values (who is
+# older, whose identity number is higher), and a name search confirms a name. Exact identity-number
+# search stays open: it finds only what the person already holds.
+PERSONAL_SORTS = {"name", "birth", "id"}
+PERSONAL_SEARCHES = {"q_name"}
+
+
+def needs_personal(params: dict) -> list[str]:
+    """The parameters here that only a person allowed to view personal details may use."""
+    out = [k for k in PERSONAL_SEARCHES if params.get(k)]
+    if params.get("sort") in PERSONAL_SORTS:
+        out.append(f"sort={params['sort']}")
+    return out
 
 
 def mask_id(value: str | None) -> str | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from queries import Scope, run, statements
+from queries import Scope, ScopeError, run, statements
 
 A = "5000"             # Tel Aviv-Yafo in the generator's built-in world
 SALT = "test-salt"
@@ -322,6 +322,21 @@ def test_masking_hides_names_ids_and_birth_dates_without_the_personal_permission
     assert set(got["SHEM_PRATI"]) == {"•••"} and set(got["SHEM_MISHPACHA"]) == {"•••"}
     assert all(re.fullmatch(r"\*{5}\d{4}", v) for v in got["MISPAR_ZEHUT"])
     assert set(got["TAARICH_LEDA"]) == {"•••"}
+
+
+@pytest.mark.parametrize("over", [{"sort": "name"}, {"sort": "birth"}, {"sort": "id"}, {"q_name": "כהן"}])
+def test_without_the_personal_permission_no_sort_or_search_by_a_hidden_field_runs(census_snapshot, over):
+    with pytest.raises(ScopeError, match="personal details"):
+        run("students_list", Scope(census_snapshot, A, personal=False), **list_params(**over))
+    assert run("students_list", Scope(census_snapshot, A, personal=True), **list_params(**over)) is not None
+
+
+def test_the_unplaced_list_hides_each_childs_age_without_the_personal_permission(census_snapshot, scope):
+    masked = run("unplaced_residents", Scope(census_snapshot, A, personal=False), res_yishuv=None, salt=SALT,
+                 limit=1 << 40, offset=0)
+    shown = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, limit=1 << 40, offset=0)
+    assert masked.height == shown.height > 0
+    assert set(masked["STUDENT_AGE"]) == {"•••"} and all(6 <= a <= 21 for a in shown["STUDENT_AGE"])
 
 
 def test_filter_options_come_from_the_authoritys_census(scope, oracle):
