@@ -202,6 +202,41 @@ def test_each_damaged_row_is_rejected_alone_and_kept_byte_for_byte(name, lenient
     assert rejected[1] == damaged
 
 
+def _person_with_links(tables, prefix: str, key: tuple[str, str], links: str, link_key: tuple[str, str]):
+    """(lines of every record of the first person in `prefix` who has links in `links`, their links' lines)."""
+    rows = tables[prefix]
+    for row in rows:
+        person = tuple(row[k] for k in key)
+        linked = [j + 2 for j, r in enumerate(tables[links]) if tuple(r[k] for k in link_key) == person]
+        if linked:
+            return [i + 2 for i, r in enumerate(rows) if tuple(r[k] for k in key) == person], linked
+    raise AssertionError(f"the valid feed has no {prefix} record with links")
+
+
+@pytest.mark.parametrize("damage, code", [(lambda old: old.rsplit(b",", 1)[0], "E101"),
+                                          (lambda old: old.replace(b",", b',"', 1), "E102")])
+@pytest.mark.parametrize("prefix, key, links, link_key, field, link_code", [
+    ("TALMIDIM", ("SUG_ZEHUT", "MISPAR_ZEHUT"), "GORMEY_KESHER", ("SUG_ZEHUT_TALMID", "MISPAR_ZEHUT_TALMID"),
+     "MISPAR_ZEHUT_TALMID", "E506"),
+    ("GORMEY_KESHER", ("SUG_ZEHUT_GOREM_KESHER", "MISPAR_ZEHUT_GOREM_KESHER"), "PIRTEY_KESHER",
+     ("SUG_ZEHUT", "MISPAR_ZEHUT"), "MISPAR_ZEHUT", "E508")])
+def test_what_refers_to_a_damaged_record_says_that_record_was_rejected(
+        lenient_home, tmp_path, damage, code, prefix, key, links, link_key, field, link_code):
+    tables = valid_feed()
+    lines, linked = _person_with_links(tables, prefix, key, links, link_key)
+    folder = write_feed(tmp_path / "feed", tables)
+    for line in lines:                      # every record of the person damaged
+        original = file_of(folder, prefix).read_bytes().split(b"\n")[line - 1]
+        replace_line(folder, prefix, line, damage(original))
+    result = ingest.ingest(folder, FEED_DATE)
+    found = errors_and_warnings(result)
+    assert {(prefix, code, line, None) for line in lines} <= found
+    # not "not in the file" (E505/E507): the person is there, in damaged and rejected records
+    assert {(links, link_code, n, field) for n in linked} <= found
+    assert not {i for i in found if i[0] == links and i[1] in ("E505", "E507")}
+    assert_counts_add_up(result)
+
+
 def test_wrong_field_count_reports_found_and_expected(lenient_home, tmp_path):
     folder = write_feed(tmp_path / "feed")
     replace_line(folder, "PIRTEY_KESHER", 4, b"1,2,3")

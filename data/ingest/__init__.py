@@ -36,9 +36,9 @@ from common.config import settings
 from data import publish
 from data.feed_schema import ORDER, TABLES
 from data.ingest import report as rep
-from data.ingest.checks import Checker
+from data.ingest.checks import REFERRED_PEOPLE, Checker
 from data.ingest.issues import message
-from data.ingest.read import FeedRefused, FileRead, find_files, read_file
+from data.ingest.read import FeedRefused, FileRead, damaged_values, find_files, read_file
 from data.snapshots import DERIVED_TABLES, FEED_TABLES, WORKING_TABLES, Snapshot
 
 OK, REFUSED_THRESHOLD, REFUSED_FEED, ALREADY_PUBLISHED = 0, 1, 2, 3
@@ -168,7 +168,9 @@ def _run(con, feed_dir: Path, date: str, work: Path, report: dict, clock: _Clock
     if report["refusal"]:
         return _refuse(con, report, reads, date, REFUSED_FEED, clock)
 
-    checker = Checker(con, {p: str(r.staging) for p, r in reads.items()}, date)
+    damaged_people = {p: [values for _, values in damaged_values(reads[p], fields)]
+                      for p, fields in REFERRED_PEOPLE.items() if p in reads and reads[p].scan.damaged}
+    checker = Checker(con, {p: str(r.staging) for p, r in reads.items()}, date, damaged_people)
     checker.run()
     rep.load_issue_types(con)
     rep.add_read_issues(con, reads, work)

@@ -44,8 +44,17 @@ def id_check_sql(col: str) -> str:
 ACTIVE = f"(CODE_STATUS_RISHUM_TA = '{STATUS_PLACED}' AND TAARICH_AZIVA IS NULL)"
 
 
+# People whose records others refer to: (file, its identity fields). A damaged record of theirs is
+# cut out before parsing, so its identity is read from its bytes (read.damaged_values) and links to it
+# are reported as links to a rejected record, not to an unknown one.
+REFERRED_PEOPLE = {"TALMIDIM": ("SUG_ZEHUT", "MISPAR_ZEHUT"),
+                   "GORMEY_KESHER": ("SUG_ZEHUT_GOREM_KESHER", "MISPAR_ZEHUT_GOREM_KESHER")}
+
+
 class Checker:
-    def __init__(self, con: duckdb.DuckDBPyConnection, staging: dict[str, str], feed_date: str):
+    def __init__(self, con: duckdb.DuckDBPyConnection, staging: dict[str, str], feed_date: str,
+                 damaged_people: dict[str, list[tuple[str | None, str | None]]] | None = None):
+        """`damaged_people`: for each file of REFERRED_PEOPLE, the identities of its damaged records."""
         self.con = con
         self.feed_date = feed_date
         self.pending: list[str] = []
@@ -53,6 +62,16 @@ class Checker:
                     "code VARCHAR, value VARCHAR, ref VARCHAR)")
         for prefix, path in staging.items():
             con.execute(f"CREATE OR REPLACE VIEW raw_{prefix.lower()} AS SELECT * FROM read_parquet({lit(path)})")
+        for prefix in REFERRED_PEOPLE:
+            table = f"damaged_{prefix.lower()}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} (s VARCHAR, n VARCHAR)")
+            people = [p for p in (damaged_people or {}).get(prefix, []) if p[0] and p[1]]
+            if people:
+                import polars as pl
+                found = pl.DataFrame(people, schema={"s": pl.Utf8, "n": pl.Utf8}, orient="row")
+                con.register("_damaged", found)
+                con.execute(f"INSERT INTO {table} SELECT s, n FROM _damaged")
+                con.unregister("_damaged")
 
     # -- plumbing ---------------------------------------------------------------------------------
     def add(self, prefix: str, code: str | None, field: str | None, select: str) -> None:
@@ -254,10 +273,12 @@ class Checker:
         p = "GORMEY_KESHER"
         raw = "pre_gormey_kesher"
         # Every student of TALMIDIM, and whether any of their rows was accepted: one join tells an
-        # unknown student (E505) from one whose rows were all rejected (E506).
-        self.con.execute("CREATE OR REPLACE TEMP TABLE students_seen AS SELECT r.SUG_ZEHUT, r.MISPAR_ZEHUT, "
-                         "bool_or(j._line IS NULL) AS accepted FROM raw_talmidim r "
-                         "LEFT JOIN rej_talmidim j ON j._line = r._line GROUP BY ALL")
+        # unknown student (E505) from one whose rows were all rejected (E506), damaged rows included.
+        self.con.execute("CREATE OR REPLACE TEMP TABLE students_seen AS SELECT SUG_ZEHUT, MISPAR_ZEHUT, "
+                         "bool_or(accepted) AS accepted FROM ("
+                         "SELECT r.SUG_ZEHUT, r.MISPAR_ZEHUT, j._line IS NULL AS accepted FROM raw_talmidim r "
+                         "LEFT JOIN rej_talmidim j ON j._line = r._line "
+                         "UNION ALL SELECT s, n, false FROM damaged_talmidim) GROUP BY ALL")
         self.add(p, None, "MISPAR_ZEHUT_TALMID",
                  f"SELECT r._line, coalesce(r.SUG_ZEHUT_TALMID, '') || '/' || r.MISPAR_ZEHUT_TALMID AS value, "
                  f"NULL AS ref, CASE WHEN s.accepted IS NULL THEN 'E505' ELSE 'E506' END AS code FROM {raw} r "
@@ -283,9 +304,11 @@ class Checker:
     def pirtey_kesher(self) -> None:
         p = "PIRTEY_KESHER"
         raw = "pre_pirtey_kesher"
-        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_seen AS SELECT r.SUG_ZEHUT_GOREM_KESHER AS s, "
-                         "r.MISPAR_ZEHUT_GOREM_KESHER AS n, bool_or(j._line IS NULL) AS accepted "
-                         "FROM raw_gormey_kesher r LEFT JOIN rej_gormey_kesher j ON j._line = r._line GROUP BY ALL")
+        self.con.execute("CREATE OR REPLACE TEMP TABLE contacts_seen AS SELECT s, n, bool_or(accepted) AS accepted "
+                         "FROM (SELECT r.SUG_ZEHUT_GOREM_KESHER AS s, r.MISPAR_ZEHUT_GOREM_KESHER AS n, "
+                         "j._line IS NULL AS accepted FROM raw_gormey_kesher r "
+                         "LEFT JOIN rej_gormey_kesher j ON j._line = r._line "
+                         "UNION ALL SELECT s, n, false FROM damaged_gormey_kesher) GROUP BY ALL")
         self.add(p, None, "MISPAR_ZEHUT",
                  f"SELECT r._line, coalesce(r.SUG_ZEHUT, '') || '/' || r.MISPAR_ZEHUT AS value, NULL AS ref, "
                  f"CASE WHEN c.accepted IS NULL THEN 'E507' ELSE 'E508' END AS code FROM {raw} r "

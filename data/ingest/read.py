@@ -190,6 +190,33 @@ def _write_clean(path: Path, sc: Scan, encoding: str, out: Path, drop: np.ndarra
                 left -= len(piece)
 
 
+def damaged_values(read: FileRead, fields: tuple[str, ...]) -> list[tuple[int, tuple[str | None, ...]]]:
+    """Best effort: `fields` of each damaged record (blank lines aside), read by the header's positions
+    from the record's own bytes, so that what refers to a rejected record can say so. A field the
+    damage makes unreadable (a record cut short, a NUL, an over-long line) comes back as None. Runs
+    over damaged records only, never over the file's good rows."""
+    import csv
+    import io
+    norm = [normalise_header(n) for n in read.scan.header]
+    at = [norm.index(f) if f in norm else None for f in fields]
+    out = []
+    with open(read.path, "rb") as src:
+        for d in read.scan.damaged:
+            if d.kind in ("blank", "too_long", "nul"):
+                continue
+            src.seek(d.start)
+            text = src.read(d.end - d.start).decode(read.encoding, errors="replace")
+            try:
+                record = next(csv.reader(io.StringIO(text)), [])
+            except csv.Error:
+                record = []
+            if len(record) != len(norm):     # a quote out of place runs fields together: split at commas
+                record = [piece.strip().strip('"') for piece in text.rstrip("\r\n").split(",")]
+            values = tuple(record[i].strip() or None if i is not None and i < len(record) else None for i in at)
+            out.append((d.line, values))
+    return out
+
+
 class _ReaderDisagrees(Exception):
     pass
 
