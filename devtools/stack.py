@@ -1,6 +1,6 @@
 """Start the local stack: login provider, SMTP server, SMS gateway and the app, on embedded defaults.
 
-    python -m devtools.stack             # what `make run` runs; Ctrl-C stops everything
+    python -m devtools.stack             # what `make run` runs; Ctrl-C (or SIGTERM, SIGHUP) stops everything
 Tests use `Stack` directly with their own ports and MIFKAD_HOME.
 """
 from __future__ import annotations
@@ -109,20 +109,28 @@ class Stack:
         self.stop()
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     from devtools import demo
+    # The services run in their own sessions (so a Ctrl-C reaches them only through stop()): a
+    # terminal closed or a `kill` must stop them too, not leave them holding the ports.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     demo.build()
     cfg = settings()
     stack = Stack(home=cfg.home, app_port=cfg.app_port, oidc_port=cfg.oidc_port,
                   smtp_port=cfg.smtp_port, sms_port=int(cfg.sms_gateway_url.rsplit(":", 1)[1].split("/")[0]))
-    stack.start()
-    print(f"\nMifkad is running: http://127.0.0.1:{stack.app_port}")
-    print(f"Login provider: http://127.0.0.1:{stack.oidc_port} — sign in as one of:")
-    for u in PRESET_USERS:
-        print(f"  {u['sub']:<15} {u['email']:<30} {u['role']}")
-    print(f"Mail sent by the portal is saved in {cfg.home / 'mail'}; SMS in {cfg.home / 'sms.jsonl'}")
-    print("Ctrl-C stops everything.")
     try:
+        stack.start()
+        print(f"\nMifkad is running: http://127.0.0.1:{stack.app_port}")
+        print(f"Login provider: http://127.0.0.1:{stack.oidc_port} — sign in as one of:")
+        for u in PRESET_USERS:
+            print(f"  {u['sub']:<15} {u['email']:<30} {u['role']}")
+        print(f"Mail sent by the portal is saved in {cfg.home / 'mail'}; SMS in {cfg.home / 'sms.jsonl'}")
+        print("Ctrl-C stops everything.", flush=True)
         while all(p.poll() is None for p in stack.processes):
             time.sleep(1)
         print("a service stopped; see", cfg.home / "logs", file=sys.stderr)
@@ -130,6 +138,8 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):    # a second signal must not cut stop() short
+            signal.signal(sig, signal.SIG_IGN)
         stack.stop()
 
 
