@@ -17,7 +17,7 @@ from auth.principal import last_activity, load_principal, record_activity, recor
 from auth.records import ensure_configured_admins
 from common import notify
 from common.config import settings
-from common.i18n import current_language, set_language, tr
+from common.i18n import current_language, save_language, saved_language, set_language, tr
 from data.snapshots import latest_snapshot
 from pages import context
 from pages.navigation import visible_pages
@@ -66,13 +66,14 @@ def _login_screen() -> None:
     st.stop()
 
 
-def _language_switch() -> str:
+def _language_switch(email: str) -> str:
     lang = current_language()
     choice = st.sidebar.radio(tr(TEXT, "language"), ["he", "en"], index=0 if lang == "he" else 1,
                               format_func=lambda l: "עברית" if l == "he" else "English", horizontal=True,
                               key="lang_choice")
     if choice != lang:
         set_language(choice)
+        save_language(email, choice)
         st.rerun()
     return choice
 
@@ -149,12 +150,16 @@ def _page_runner(spec: PageSpec, ctx: context.PageContext):
 
 def main() -> None:
     st.set_page_config(page_title="Mifkad", page_icon=":material/school:", layout="wide")
-    lang = current_language()
-    if lang == "he":
-        st.html(RTL_CSS)
-    if not st.user.get("is_logged_in", False):
-        _login_screen()
+    signed_in = st.user.get("is_logged_in", False)
     email = (st.user.get("email") or "").strip().lower()
+    if signed_in and email and not st.session_state.get("language_loaded"):
+        # a new tab, a reload or another device opens in the language the person chose last
+        set_language(saved_language(email) or current_language())
+        st.session_state["language_loaded"] = True
+    if current_language() == "he":
+        st.html(RTL_CSS)
+    if not signed_in:
+        _login_screen()
     if not email:
         st.error(tr(TEXT, "no_email"))
         st.stop()
@@ -170,7 +175,7 @@ def main() -> None:
     snapshot = latest_snapshot()
     names = _authority_names(principal, snapshot)
     authority = _choose_authority(principal, names)
-    lang = _language_switch()
+    lang = _language_switch(email)
     st.sidebar.caption(principal.email)
     if st.sidebar.button(tr(TEXT, "logout"), key="logout"):
         audit.record("sign_out", actor=email)

@@ -27,6 +27,33 @@ def set_language(lang: str) -> None:
     st.session_state[_SESSION_KEY] = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def saved_language(email: str) -> str | None:
+    """The language this person chose last (kept in the portal's records, so a new tab, a reload or
+    another device opens in it)."""
+    from common import portal_db
+    con = portal_db.connect()
+    try:
+        row = con.execute("SELECT lang FROM preferences WHERE email = ?", (email,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def save_language(email: str, lang: str) -> None:
+    from common import portal_db
+    from common.clock import now_iso
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    con = portal_db.connect()
+    try:
+        with con:
+            con.execute("INSERT INTO preferences (email, lang, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (email) DO UPDATE SET lang = excluded.lang, updated_at = excluded.updated_at",
+                        (email, lang, now_iso()))
+    finally:
+        con.close()
+
+
 def tr(table: dict, key: str, lang: str | None = None, **fmt) -> str:
     entry = table[key]
     text = entry.get(lang or current_language()) or entry[DEFAULT_LANGUAGE]

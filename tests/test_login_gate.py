@@ -176,3 +176,16 @@ def test_a_signed_out_person_is_shown_no_page():
     from auth.permissions import Principal
     from pages.navigation import visible_pages
     assert visible_pages(Principal(email=""), "5000") == []
+
+
+def test_the_language_chosen_opens_the_next_session_too_and_only_for_that_person(mifkad_home, manager, app_session):
+    records.appoint_roster_manager("5000", "second.tlv@mifkad.test", by="operator:test")
+    first = app_session(MANAGER).run()
+    assert first.at.radio(key="lang_choice").value == "he"
+    first.at.radio(key="lang_choice").set_value("en").run()
+    assert first.at.radio(key="lang_choice").value == "en" and "Sign out" in [b.label for b in first.at.button]
+    again = app_session(MANAGER).run()                   # a reload, a new tab, another device
+    assert again.at.radio(key="lang_choice").value == "en"
+    assert "Sign out" in [b.label for b in again.at.button]
+    other = app_session("second.tlv@mifkad.test").run()
+    assert other.at.radio(key="lang_choice").value == "he"
