@@ -152,7 +152,7 @@ def _form(ctx: PageContext, authorities: dict[str, str], req: AccessRequest | No
                                           key=f"req_{tag}_purpose", help=tr(TEXT, "purpose_help"),
                                           max_chars=req_rules.MAX_LENGTH["purpose"])
         upload = st.file_uploader(tr(TEXT, "signed_pdf", mb=f"{limit_mb:g}"), type=["pdf"], key=f"req_{tag}_pdf{_round(f'{tag}_pdf') or ''}",
-                                  max_upload_size=math.ceil(limit_mb) + 1)
+                                  max_upload_size=math.ceil(limit_mb))    # the widget's own note says the same limit
         if req and req.signed_pdf_name:
             st.caption(tr(TEXT, "attached", name=req.signed_pdf_name))
         left, right = st.columns(2)

@@ -14,6 +14,7 @@ from common.i18n import fmt_date, fmt_datetime, fmt_int, tr
 from data import packages, vault
 from data.approvals import ApprovalError, get_approval, list_approvals
 from data.snapshots import list_snapshots
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -126,12 +127,12 @@ def _weeks() -> None:
         rows.append((fmt_date(a.snapshot), a.approved_by, fmt_datetime(a.approved_at), a.note,
                      f"{counts['ready']} / {sum(counts.values())}", counts["failed"], delivered))
     cols = ["col_week", "col_by", "col_at", "col_note", "col_ready", "col_failed", "col_delivered"]
-    st.dataframe(pl.DataFrame(rows, schema=[tr(TEXT, c) for c in cols], orient="row"), hide_index=True,
+    W.grid(pl.DataFrame(rows, schema=[tr(TEXT, c) for c in cols], orient="row"), hide_index=True,
                  width="stretch")
     failed = [p for a in approvals for p in packages.packages_of_snapshot(a.snapshot) if p.status == "failed"]
     if failed:
         st.subheader(tr(TEXT, "failures"))
-        st.dataframe(pl.DataFrame({
+        W.grid(pl.DataFrame({
             tr(TEXT, "col_week"): [fmt_date(p.snapshot) for p in failed],
             tr(TEXT, "col_authority"): [p.authority for p in failed],
             tr(TEXT, "col_variant"): [tr(VARIANT_NAMES, p.variant) for p in failed],

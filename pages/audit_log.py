@@ -10,8 +10,9 @@ from auth import usage
 from auth.permissions import Action
 from common.clock import today
 from common.i18n import fmt_int, tr
+from pages import widgets as W
 from pages.context import PageContext
-from pages.usage import (SHOWN_EVENTS, action_name, authority_names, choice, date_filters, events_table,
+from pages.usage import (SHOWN_EVENTS, action_name, choice, date_filters, events_table,
                          export_button, personal_views_section, total_caption)
 
 TEXT = {
@@ -36,7 +37,7 @@ def render(ctx: PageContext) -> None:
     if not authority or not ctx.allowed(Action.VIEW_AUDIT, authority):   # again here, not only in navigation
         st.error(tr(TEXT, "denied"))
         st.stop()
-    names = authority_names(ctx)
+    names = W.authority_names(ctx)
     st.title(tr(TEXT, "title", name=f"{names.get(authority, ctx.authority_name or authority)} ({authority})"))
     st.caption(tr(TEXT, "intro"))
     date_from, date_to = date_filters("audit")

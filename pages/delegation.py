@@ -15,6 +15,7 @@ from auth import records
 from auth.permissions import DELEGABLE, Action
 from common.clock import today
 from common.i18n import fmt_date, tr
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -173,7 +174,7 @@ def render(ctx: PageContext) -> None:
 
     st.subheader(tr(TEXT, "current"))
     if current:
-        st.dataframe(_grant_rows(current, past=False), hide_index=True, width="stretch")
+        W.grid(_grant_rows(current, past=False), hide_index=True, width="stretch")
     else:
         st.info(tr(TEXT, "none"))
     _new_grant_form(ctx, holdable, max_end)
@@ -182,4 +183,4 @@ def render(ctx: PageContext) -> None:
         _edit_form(ctx, editable, holdable, max_end)
     if past:
         with st.expander(tr(TEXT, "past")):
-            st.dataframe(_grant_rows(past, past=True), hide_index=True, width="stretch")
+            W.grid(_grant_rows(past, past=True), hide_index=True, width="stretch")

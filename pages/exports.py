@@ -16,6 +16,7 @@ from auth.principal import load_principal
 from common.i18n import fmt_date, fmt_datetime, fmt_int, tr
 from data import packages, vault
 from data.approvals import list_approvals
+from pages import widgets as W
 from pages.context import PageContext
 
 WEEKS_SHOWN = 12        # approved weeks listed; older packages stay stored and audited
@@ -138,7 +139,7 @@ def _week(ctx: PageContext, approval, purpose: str) -> None:
             st.caption(tr(TEXT, "note", note=approval.note))
         people_zip, book = found.get("people"), found.get("xlsx")
         if people_zip and people_zip.ready:
-            st.dataframe(pl.DataFrame({
+            W.grid(pl.DataFrame({
                 tr(TEXT, "col_file"): [f["name"] for f in people_zip.files],
                 tr(TEXT, "col_rows"): [fmt_int(f["rows"]) for f in people_zip.files],
                 tr(TEXT, "col_sha"): [f["sha256"] for f in people_zip.files],
@@ -200,7 +201,7 @@ def _poa(ctx: PageContext) -> None:
     history = vendor_records.poa_history(authority)
     if history:
         with st.expander(tr(TEXT, "history")):
-            st.dataframe(pl.DataFrame({
+            W.grid(pl.DataFrame({
                 tr(TEXT, "col_vendor"): [h["vendor_name"] for h in history],
                 tr(TEXT, "col_granted_by"): [h["granted_by"] for h in history],
                 tr(TEXT, "col_granted_at"): [fmt_datetime(h["granted_at"]) for h in history],
@@ -217,7 +218,7 @@ def _receipts(ctx: PageContext) -> None:
     if not rows:
         st.caption(tr(TEXT, "no_receipts"))
         return
-    st.dataframe(pl.DataFrame({
+    W.grid(pl.DataFrame({
         tr(TEXT, "col_week"): [fmt_date(d.snapshot) for d in rows],
         tr(TEXT, "col_vendor"): [d.vendor_name for d in rows],
         tr(TEXT, "col_status"): [tr(STATUS, d.status) for d in rows],

@@ -10,6 +10,7 @@ from auth.permissions import Action
 from common.i18n import current_language, fmt_date, fmt_datetime, fmt_int, tr
 from data.ingest import review
 from data.ingest.issues import ISSUES
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -79,12 +80,12 @@ def _runs_table(runs: list[review.IngestRun], with_approval: bool) -> None:
     }
     if with_approval:
         data[tr(TEXT, "approved")] = [tr(TEXT, "yes") if r.approved else tr(TEXT, "no") for r in runs]
-    st.dataframe(pl.DataFrame(data), hide_index=True, width="stretch")
+    W.grid(pl.DataFrame(data), hide_index=True, width="stretch")
 
 
 def _files_table(run: review.IngestRun) -> None:
     files = run.report.get("files", {})
-    st.dataframe(pl.DataFrame({
+    W.grid(pl.DataFrame({
         tr(TEXT, "file"): [f.get("file") or p for p, f in files.items()],
         tr(TEXT, "encoding"): [f.get("encoding") or "" for f in files.values()],
         tr(TEXT, "read"): [fmt_int(f.get("rows_read")) for f in files.values()],
@@ -109,7 +110,7 @@ def _issues_by_code(run: review.IngestRun) -> None:
         with st.expander(f"{c['code']} · {tr(TEXT, c['severity'])} · {fmt_int(c['count'])} — {title}"):
             examples = review.issue_examples(run.report, c["code"], lang)
             st.caption(tr(TEXT, "examples", shown=len(examples), total=fmt_int(c["count"])))
-            st.dataframe(pl.DataFrame({
+            W.grid(pl.DataFrame({
                 tr(TEXT, "file"): [e["file"] for e in examples],
                 tr(TEXT, "line"): [e["line"] for e in examples],
                 tr(TEXT, "field"): [e["field"] or "" for e in examples],

@@ -49,7 +49,8 @@ def render(ctx: PageContext) -> None:
     filters = {"district": district} if district is not None else {}
     ctx.record_view("national", filters)
     df = narrow(everything, district)
-    cols = st.columns(len(COUNTS) + 1)
+    # two rows of four: eight metrics in one row cut their labels short
+    cols = st.columns(4) + st.columns(4)
     cols[0].metric(tr(TEXT, "authorities", lang), fmt_int(df.height))
     # A student living in one authority and studying in another is in both censuses: the headline
     # counts each student once, the other counts (each student in one authority) add up.

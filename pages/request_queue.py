@@ -15,7 +15,8 @@ from auth.principal import load_principal
 from auth.requests import STATE_NAMES, AccessRequest, RequestError, State
 from common import notify
 from common.clock import today
-from common.i18n import current_language, fmt_datetime, tr
+from common.i18n import fmt_datetime, tr
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -78,11 +79,7 @@ _FLASH = "request_queue_flash"
 
 
 def table(rows: list[dict]) -> None:
-    """st.dataframe draws its grid left to right whatever the page's direction: in Hebrew the columns
-    are given in reverse, so the first one stands at the right where a Hebrew reader starts."""
-    if current_language() == "he":
-        rows = [dict(reversed(list(row.items()))) for row in rows]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    W.grid(rows)
 
 
 def _signed_pdf_builder(email: str, request_id: int):

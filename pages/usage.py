@@ -17,6 +17,7 @@ from auth import usage
 from auth.permissions import Action
 from common.clock import today
 from common.i18n import fmt_date, fmt_datetime, fmt_int, tr
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -129,18 +130,6 @@ def action_name(action: str | None) -> str:
     return tr(ACTION_NAMES, action) if action in ACTION_NAMES else (action or "")
 
 
-def authority_names(ctx: PageContext) -> dict[str, str]:
-    """Authority code -> name from the latest snapshot's reference table (codes alone without one)."""
-    if ctx.snapshot is None:
-        return {}
-    from queries import Scope, run
-    try:
-        ref = run("authorities", Scope(snapshot=ctx.snapshot, authority=None))
-    except Exception:   # an old snapshot without the reference table: show codes
-        return {}
-    return dict(ref.select("SEMEL_RASHUT", "SHEM_RASHUT").iter_rows())
-
-
 # Date fields read day/month/year left to right inside the right-to-left page (the field's segments
 # are laid out by direction, so 04/09/2026 would otherwise show as 2026/09/04).
 DATE_CSS = '<style>[data-testid="stDateInputField"] { direction: ltr; }</style>'
@@ -180,7 +169,7 @@ def events_table(df: pl.DataFrame, names: dict[str, str]) -> None:
         tr(TEXT, "reason"): df["reason"],
         tr(TEXT, "details"): df["details"],
     })
-    st.dataframe(shown, hide_index=True, width="stretch")
+    W.grid(shown, hide_index=True, width="stretch")
 
 
 def export_button(label: str, build, file_name: str, key: str) -> None:
@@ -194,7 +183,7 @@ def render(ctx: PageContext) -> None:
     if not ctx.allowed(Action.REVIEW_USAGE):      # checked again here, not only by the navigation
         st.error(tr(TEXT, "denied"))
         st.stop()
-    names = authority_names(ctx)
+    names = W.authority_names(ctx)
     date_from, date_to = date_filters("usage")
     options = usage.filter_options(date_from=date_from, date_to=date_to)
     cols = st.columns(3)
@@ -248,7 +237,7 @@ def _downloads(f: usage.EventFilter, names: dict[str, str]) -> None:
                      labels={"week": tr(TEXT, "week"), "downloads": tr(TEXT, "downloads")})
         fig.update_xaxes(tickformat="%d/%m/%Y")
         st.plotly_chart(fig, width="stretch")
-        st.dataframe(pl.DataFrame({tr(TEXT, "week"): [fmt_date(w) for w in weekly["week"]],
+        W.grid(pl.DataFrame({tr(TEXT, "week"): [fmt_date(w) for w in weekly["week"]],
                                    tr(TEXT, "downloads"): weekly["downloads"],
                                    tr(TEXT, "authorities"): weekly["authorities"]}), hide_index=True)
     st.subheader(tr(TEXT, "never"))
@@ -257,7 +246,7 @@ def _downloads(f: usage.EventFilter, names: dict[str, str]) -> None:
         never = [a for a in never if a == f.authority]
     if never:
         st.caption(tr(TEXT, "never_count", count=fmt_int(len(never))))
-        st.dataframe(pl.DataFrame({tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" for a in never]}),
+        W.grid(pl.DataFrame({tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" for a in never]}),
                      hide_index=True)
     else:
         st.success(tr(TEXT, "never_none"))
@@ -272,7 +261,7 @@ def _delegations(authority: str | None, names: dict[str, str]) -> None:
         st.success(tr(TEXT, "deleg_none"))
         return
     yes = "✔"
-    st.dataframe(pl.DataFrame({
+    W.grid(pl.DataFrame({
         tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" for a in df["authority"]],
         tr(TEXT, "grantee"): df["grantee"],
         tr(TEXT, "actions"): df["actions"],
@@ -295,10 +284,10 @@ def personal_views_section(f: usage.EventFilter) -> None:
     outliers = df.filter(pl.col("outlier"))["actor"].to_list()
     if outliers:
         st.warning(tr(TEXT, "outliers", names=", ".join(outliers)))
-    table = pl.DataFrame({
+    table = W.reading_order(pl.DataFrame({
         tr(TEXT, "actor"): df["actor"], tr(TEXT, "views"): df["views"], tr(TEXT, "students"): df["students"],
         tr(TEXT, "outlier"): ["⚠" if v else "" for v in df["outlier"]],
-    }).to_pandas()
+    })).to_pandas()
     flagged = df["outlier"].to_list()
     styled = table.style.apply(lambda row: ["background-color: #ffe0e0" if flagged[row.name] else ""] * len(row),
                                axis=1)
@@ -314,7 +303,7 @@ def _vendor_deliveries(f: usage.EventFilter, names: dict[str, str]) -> None:
     if df.is_empty():
         st.info(tr(TEXT, "vendors_none"))
         return
-    st.dataframe(pl.DataFrame({
+    W.grid(pl.DataFrame({
         tr(TEXT, "at"): [fmt_datetime(v) for v in df["at"]],
         tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" if a else "" for a in df["authority"]],
         tr(TEXT, "vendor"): df["vendor"],

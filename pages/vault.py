@@ -13,6 +13,7 @@ from auth.permissions import Action
 from auth.principal import load_principal
 from common.i18n import fmt_date, fmt_datetime, fmt_int, tr
 from data import vault
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -25,7 +26,7 @@ TEXT = {
     "authorising": {"he": "רשויות עם ייפוי כוח בתוקף: {list}", "en": "Authorities authorising you now: {list}"},
     "none_authorising": {"he": "אין כרגע רשות שנתנה ייפוי כוח.", "en": "No authority authorises you at the moment."},
     "empty": {"he": "אין עדיין קבצים בכספת.", "en": "The vault is empty so far."},
-    "package": {"he": "רשות {authority} · שבוע {date}", "en": "Authority {authority} · week of {date}"},
+    "package": {"he": "{authority} · שבוע {date}", "en": "{authority} · week of {date}"},
     "details": {"he": "נמסר ב-{at} · {rows} שורות · {size}", "en": "Delivered {at} · {rows} rows · {size}"},
     "collect": {"he": "איסוף הקובץ", "en": "Collect the package"},
 }
@@ -44,13 +45,17 @@ def render(ctx: PageContext) -> None:
         return
     ctx.record_view("vault")
     names = {v.id: v.name for v in vendor_records.list_vendors()}
+    authority_names = W.authority_names(ctx)
+
+    def authority(code: str) -> str:
+        return f"{authority_names[code]} ({code})" if code in authority_names else code
     for vendor_id in sorted(ctx.principal.vendor_ids):
         vendor = names.get(vendor_id, str(vendor_id))
         if len(ctx.principal.vendor_ids) > 1:
             st.header(vendor)
         st.write(tr(TEXT, "intro", vendor=vendor))
         authorising = vendor_records.authorities_authorising(vendor_id)
-        st.caption(tr(TEXT, "authorising", list=", ".join(authorising)) if authorising
+        st.caption(tr(TEXT, "authorising", list=", ".join(authority(a) for a in authorising)) if authorising
                    else tr(TEXT, "none_authorising"))
         delivered = vault.delivered_to(vendor_id)
         if not delivered:
@@ -59,7 +64,7 @@ def render(ctx: PageContext) -> None:
         for d in delivered:
             receipt = d.receipt or {}
             with st.container(border=True):
-                st.markdown(f"**{tr(TEXT, 'package', authority=d.authority, date=fmt_date(d.snapshot))}**")
+                st.markdown(f"**{tr(TEXT, 'package', authority=authority(d.authority), date=fmt_date(d.snapshot))}**")
                 size = receipt.get("bytes") or 0
                 st.caption(tr(TEXT, "details", at=fmt_datetime(d.delivered_at),
                               rows=fmt_int(sum((receipt.get("counts") or {}).values())),

@@ -7,6 +7,8 @@ settings().upload_max_bytes) and stored under a generated name; the registration
 """
 from __future__ import annotations
 
+import math
+
 import polars as pl
 import streamlit as st
 
@@ -14,7 +16,9 @@ from auth import audit
 from auth import vendors as vendor_records
 from auth.permissions import Action
 from auth.uploads import UploadError, open_upload, store_pdf
+from common.config import settings
 from common.i18n import fmt_datetime, tr
+from pages import widgets as W
 from pages.context import PageContext
 
 TEXT = {
@@ -30,7 +34,7 @@ TEXT = {
     "phone": {"he": "טלפון איש/אשת קשר", "en": "Contact phone"},
     "users": {"he": "משתמשי הספק בפורטל (כתובות דוא\"ל, מופרדות בפסיק)",
               "en": "The vendor's portal users (e-mail addresses, comma-separated)"},
-    "pdf": {"he": "ההצהרה החתומה (PDF)", "en": "Signed declaration (PDF)"},
+    "pdf": {"he": "ההצהרה החתומה (PDF, עד {mb} MB)", "en": "Signed declaration (PDF, up to {mb} MB)"},
     "submit": {"he": "רישום", "en": "Register"},
     "registered": {"he": "הספק {name} נרשם.", "en": "{name} is registered."},
     "need_name": {"he": "יש למלא את שם הספק.", "en": "Enter the vendor's name."},
@@ -101,7 +105,9 @@ def _register(ctx: PageContext) -> None:
         email = st.text_input(tr(TEXT, "email"), max_chars=200, key="vendor_email").strip()
         phone = st.text_input(tr(TEXT, "phone"), max_chars=40, key="vendor_phone").strip()
         users_text = st.text_input(tr(TEXT, "users"), max_chars=1000, key="vendor_users")
-        upload = st.file_uploader(tr(TEXT, "pdf"), type=["pdf"], key="vendor_pdf")
+        limit_mb = settings().upload_max_bytes / 1048576
+        upload = st.file_uploader(tr(TEXT, "pdf", mb=f"{limit_mb:g}"), type=["pdf"], key="vendor_pdf",
+                                  max_upload_size=math.ceil(limit_mb))
         if not st.form_submit_button(tr(TEXT, "submit"), type="primary"):
             return
     users = [u.strip().lower() for u in users_text.split(",") if u.strip()]
@@ -142,7 +148,7 @@ def _list(ctx: PageContext) -> None:
     if not registered:
         st.caption(tr(TEXT, "none"))
         return
-    st.dataframe(pl.DataFrame({
+    W.grid(pl.DataFrame({
         tr(TEXT, "col_name"): [v.name for v in registered],
         tr(TEXT, "col_contact"): [" · ".join(x for x in (v.contact_email, v.contact_phone) if x) for v in registered],
         tr(TEXT, "col_users"): [", ".join(vendor_records.vendor_users(v.id)) for v in registered],

@@ -19,7 +19,7 @@ import streamlit as st
 from auth import audit
 from auth.permissions import Action, allowed
 from data.spreadsheet import FORMULA_CHARS
-from common.i18n import GRADE_NAMES_HE, fmt_date, fmt_int, tr
+from common.i18n import GRADE_NAMES_HE, current_language, fmt_date, fmt_int, tr
 from queries import Scope
 from queries.masking import HIDDEN
 
@@ -279,6 +279,36 @@ def present(df: pl.DataFrame, columns: list[str], lang: str, for_file: bool = Fa
             s = s.fill_null("")                   # the grid would print "None"
         out.append(s.alias(label(col, lang)))
     return pl.DataFrame(out) if out else pl.DataFrame()
+
+
+def reading_order(table):
+    """The grid draws left to right whatever the page's direction: in Hebrew a table's columns are
+    given in reverse, so the first stands at the right (a polars or pandas frame, or rows as dicts)."""
+    if current_language() != "he":
+        return table
+    if isinstance(table, list):
+        return [dict(reversed(list(row.items()))) for row in table]
+    columns = list(reversed(table.columns))
+    return table.select(columns) if isinstance(table, pl.DataFrame) else table[columns]
+
+
+def grid(table, **kwargs) -> None:
+    """A table whose headings are already in the person's language, in reading order."""
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("width", "stretch")
+    st.dataframe(reading_order(table), **kwargs)
+
+
+def authority_names(ctx) -> dict[str, str]:
+    """Authority code -> name from the latest snapshot's reference table (codes alone without one)."""
+    if ctx.snapshot is None:
+        return {}
+    from queries import run
+    try:
+        ref = run("authorities", Scope(snapshot=ctx.snapshot, authority=None))
+    except Exception:   # an old snapshot without the reference table: show codes
+        return {}
+    return dict(ref.select("SEMEL_RASHUT", "SHEM_RASHUT").iter_rows())
 
 
 def show_table(df: pl.DataFrame, columns: list[str], lang: str, key: str, height: int | str = "auto") -> None:

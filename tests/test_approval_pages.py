@@ -3,6 +3,7 @@ snapshot (with a confirmation), and registering software vendors with their sign
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import pytest
@@ -112,6 +113,13 @@ def test_a_declaration_over_the_size_limit_is_refused(export_records, app_sessio
     register(s, "SoftEdu", ("declaration.pdf", PDF, "application/pdf"))
     assert any("גדול מדי" in e.value for e in s.at.error)
     assert vendor_records.list_vendors() == []
+
+
+def test_the_declaration_uploader_states_the_portals_size_limit(export_records, app_session):
+    uploader = app_session(ADMIN).open("vendors").at.file_uploader(key="vendor_pdf")
+    limit_mb = settings().upload_max_bytes / 1048576
+    assert f"עד {limit_mb:g} MB" in uploader.label
+    assert uploader.proto.max_upload_size_mb == math.ceil(limit_mb)     # the widget's own note agrees
 
 
 def test_the_vendor_declaration_prints_as_a_hebrew_pdf():

@@ -194,9 +194,11 @@ def test_a_roster_manager_sees_only_their_authoritys_events(manager):
     at = open_page(app_as(MANAGER).run(), "audit_log")
     assert not at.exception
     shown = at.dataframe[-1].value
-    actors = set(shown.iloc[:, 2])
+    from pages.usage import TEXT
+    assert shown.columns[-1] == TEXT["seq"]["he"]          # in Hebrew the first column stands at the right
+    actors = set(shown[TEXT["actor"]["he"]])
     assert "colleague@x.test" in actors and "stranger@x.test" not in actors
-    assert all("(5000)" in a for a in shown.iloc[:, 4])
+    assert all("(5000)" in a for a in shown[TEXT["authority"]["he"]])
     options = at.selectbox(key="audit_actor").options
     assert not any("stranger" in o for o in options)
     [view] = [e for e in events("page_view") if e["actor"] == MANAGER]

@@ -12,6 +12,7 @@ from auth.permissions import Action, Principal
 from auth.principal import load_principal
 from common import portal_db
 from common.clock import today
+from pages.delegation import TEXT
 
 TLV, REGION = "5000", "10026"
 MANAGER, ANALYST, OTHER_MANAGER = "manager.tlv@mifkad.test", "analyst.tlv@mifkad.test", "manager.region@mifkad.test"
@@ -158,7 +159,9 @@ def test_manager_grants_a_colleague_on_the_page(two_authorities, app_session):
     assert grant.actions == {Action.VIEW_AGGREGATES, Action.VIEW_ROWS}
     assert grant.expires_on == today() + timedelta(days=365)
     assert "new.colleague@mifkad.test" in s.text()                 # the success message
-    assert s.at.dataframe[0].value.iloc[0, 0] == "new.colleague@mifkad.test"
+    grantee = TEXT["col_grantee"]["he"]
+    assert s.at.dataframe[0].value.columns[-1] == grantee    # in Hebrew the first column stands at the right
+    assert s.at.dataframe[0].value[grantee].iloc[0] == "new.colleague@mifkad.test"
     assert s.at.date_input(key="new_grant_ends").value == today() + timedelta(days=365)
 
 
@@ -192,7 +195,7 @@ def test_the_page_lists_only_the_open_authoritys_grants(two_authorities, app_ses
     grant_to_analyst()
     records.create_grant(load_principal(OTHER_MANAGER), REGION, "region.analyst@x.test", ["view_aggregates"])
     s = app_session(OTHER_MANAGER).open("delegation")
-    shown = s.at.dataframe[0].value.iloc[:, 0].tolist()
+    shown = s.at.dataframe[0].value[TEXT["col_grantee"]["he"]].tolist()
     assert shown == ["region.analyst@x.test"]
 
 

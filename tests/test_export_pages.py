@@ -13,6 +13,7 @@ from auth import vendors as vendor_records
 from auth.principal import load_principal
 from common import portal_db
 from data import packages, vault
+from queries import Scope, run
 from tests.conftest import EXPORT_MANAGERS
 
 DATE = "2026-12-01"
@@ -49,7 +50,9 @@ def test_the_manager_sees_the_approved_week_with_its_files_and_checksums(approve
     book = packages.get_package(DATE, TLV, "xlsx")
     assert people_zip.sha256 in text and book.sha256 in text
     (files,) = [d.value for d in s.at.dataframe if "TALMIDIM_5000_2026-12-01.csv" in d.value.to_string()]
-    assert set(files.iloc[:, 2]) == {f["sha256"] for f in people_zip.files}
+    from pages.exports import TEXT
+    assert set(files[TEXT["col_sha"]["he"]]) == {f["sha256"] for f in people_zip.files}
+    assert files.columns[-1] == TEXT["col_file"]["he"]      # in Hebrew the first column stands at the right
     buttons = {b.label: b for b in s.at.download_button}
     assert {"הורדת קובצי CSV (zip)", "הורדת גיליון Excel"} <= set(buttons)
 
@@ -132,7 +135,10 @@ def test_a_vendor_user_sees_only_the_packages_of_authorities_that_authorised_the
     vault.authorise_vendor(load_principal(EXPORT_MANAGERS["10026"]), "10026", other)
     s = app_session("vendor@softedu.test").open("vault")
     text = s.text()
-    assert "כספת הספק" in text and "רשות 5000" in text and "רשות 10026" not in text
+    assert "כספת הספק" in text and "(5000) · שבוע" in text and "(10026)" not in text
+    names = dict(run("authorities", Scope(approved, None)).select("SEMEL_RASHUT", "SHEM_RASHUT").iter_rows())
+    tlv_name = names["5000"]
+    assert f"{tlv_name} (5000)" in text                      # named, not only numbered
     (button,) = [b for b in s.at.download_button if b.key.startswith("collect_")]
     assert button.label == "איסוף הקובץ"
     view = json.loads(_last_details("page_view"))
