@@ -147,7 +147,7 @@ def query_figures(q: dict, authorities: list[dict]) -> list[Figure]:
         label = f"{auth['name']} ({auth['code']}, {auth['students']:,} students)"
         for sl in q.get("slices", []):
             if sl["authority"] == auth["code"]:
-                out.append(Figure(f"First page of {label} in a snapshot: its slice into memory (census / contacts)",
+                out.append(Figure(f"First page of {label} in a snapshot: its slice into memory (census and class counts / contacts)",
                                   f"{_ms(sl['census_ms'])} / {_ms(sl['contacts_ms'])}, {sl['mb'] or 0:.0f} MB held"))
         if rows:
             out += _query_group(label, rows)
@@ -328,8 +328,8 @@ def analysis(res: dict) -> list[str]:
             text += "Where the slowest spend their time (DuckDB profile, share of the query): " + "; ".join(
                 f"`{r['statement']}`: {_ops(r)}" for r in profiled) + ". "
         if q.get("slices"):
-            text += ("Each figure is warm: the authority's slice (its census rows, and its contacts once a "
-                     "page reads them) is already in memory. Building it is the first page of an authority "
+            text += ("Each figure is warm: the authority's slice (its census rows and class counts, and its "
+                     "contacts once a page reads them) is already in memory. Building it is the first page of an authority "
                      "in a snapshot: " + "; ".join(
                          f"{sl['authority']}: census {_ms(sl['census_ms'])}, contacts {_ms(sl['contacts_ms'])}, "
                          f"{sl['mb'] or 0:.0f} MB" for sl in q["slices"])

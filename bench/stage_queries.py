@@ -164,7 +164,8 @@ def measure(date: str, authorities: list[str], min_runs: int, max_runs: int, bud
 
 
 def _slice_build(snapshot, authority: str) -> dict:
-    """The first page of an authority in a snapshot: its census rows, then its contacts, into memory."""
+    """The first page of an authority in a snapshot: its census rows and class counts, then its
+    contacts, into memory."""
     from queries import engine
     engine.drop_slices()
     start = time.perf_counter()
@@ -193,7 +194,10 @@ def _a_student(snapshot, authority: str, in_track: bool = False) -> dict:
 
     import queries
     scope = queries.Scope(snapshot=snapshot, authority=authority, personal=False)
-    page = queries.run("students_list", scope, **default_params(queries.sql_of("students_list")))
+    params = default_params(queries.sql_of("students_list"))
+    if in_track:     # the first page may hold no track (an elementary school first): look further
+        params["limit"] = 1 << 40
+    page = queries.run("students_list", scope, **params)
     if in_track:
         page = page.filter(pl.col("SEMEL_MEGAMA_MOSAD").is_not_null())
     return page.row(0, named=True) if page.height else {"STUDENT_REF": None, "SEMEL_MOSAD": None}

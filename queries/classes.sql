@@ -8,33 +8,30 @@
 -- scope: authority
 -- doc: One row per class of A's institutions, optionally one institution ($mosad) and grade
 --      ($shichva), with PLACED (counted), flags OVER_MAX, UNDER_MIN, DIFFERS_FROM_MINISTRY.
-WITH inst AS (
-    SELECT m.SEMEL_MOSAD, m.SHEM_MOSAD
+WITH inst AS (   -- Hebrew order taken over the few hundred institutions, not the classes
+    SELECT m.SEMEL_MOSAD, m.SHEM_MOSAD, row_number() OVER (ORDER BY m.SHEM_MOSAD COLLATE he, m.SEMEL_MOSAD) AS RANK
     FROM mosdot m
     WHERE m.SEMEL_YISHUV IN (SELECT SEMEL_YISHUV FROM rashuyot WHERE SEMEL_RASHUT = $authority)
       AND ($mosad IS NULL OR m.SEMEL_MOSAD = $mosad)
 ),
-placed AS (
-    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, count(*) AS N
-    FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
-    GROUP BY c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA
+placed AS (      -- counted once per slice (slice_class_counts)
+    SELECT p.SEMEL_MOSAD, p.SHICHVA, p.MAKBILA, p.N FROM class_counts p
 ),
 k AS (
-    SELECT k.ID_KITA, k.SEMEL_MOSAD, i.SHEM_MOSAD, TRY_CAST(k.SHICHVA AS INTEGER) AS SHICHVA,
+    SELECT k.ID_KITA, k.SEMEL_MOSAD, i.SHEM_MOSAD, i.RANK, TRY_CAST(k.SHICHVA AS INTEGER) AS SHICHVA,
            TRY_CAST(k.MAKBILA AS INTEGER) AS MAKBILA, k.SHEM_KITA, k.TEUR_SUG_KITA, k.TEUR_STATUS_ISHUR,
            TRY_CAST(k.MIN_TALMIDIM AS INTEGER) AS MIN_TALMIDIM, TRY_CAST(k.MAX_TALMIDIM AS INTEGER) AS MAX_TALMIDIM,
            TRY_CAST(k.MISPAR_TALMIDIM AS INTEGER) AS MISPAR_TALMIDIM
     FROM kitot k JOIN inst i ON i.SEMEL_MOSAD = k.SEMEL_MOSAD
     WHERE $shichva IS NULL OR TRY_CAST(k.SHICHVA AS INTEGER) = $shichva
 )
-SELECT k.*, coalesce(p.N, 0) AS PLACED,
+SELECT k.* EXCLUDE (RANK), coalesce(p.N, 0) AS PLACED,
        coalesce(p.N, 0) > k.MAX_TALMIDIM AS OVER_MAX,
        coalesce(p.N, 0) < k.MIN_TALMIDIM AS UNDER_MIN,
        k.MISPAR_TALMIDIM IS DISTINCT FROM coalesce(p.N, 0) AS DIFFERS_FROM_MINISTRY
 FROM k
 LEFT JOIN placed p ON p.SEMEL_MOSAD = k.SEMEL_MOSAD AND p.SHICHVA = k.SHICHVA AND p.MAKBILA = k.MAKBILA
-ORDER BY k.SHEM_MOSAD COLLATE he, k.SEMEL_MOSAD, k.SHICHVA, k.MAKBILA
+ORDER BY k.RANK, k.SHICHVA, k.MAKBILA
 
 -- name: classes_by_institution_grade
 -- scope: authority
@@ -45,11 +42,8 @@ WITH inst AS (
     FROM mosdot m
     WHERE m.SEMEL_YISHUV IN (SELECT SEMEL_YISHUV FROM rashuyot WHERE SEMEL_RASHUT = $authority)
 ),
-placed AS (
-    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, count(*) AS N
-    FROM census c
-    WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
-    GROUP BY c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA
+placed AS (      -- counted once per slice (slice_class_counts)
+    SELECT p.SEMEL_MOSAD, p.SHICHVA, p.MAKBILA, p.N FROM class_counts p
 ),
 k AS (
     SELECT k.SEMEL_MOSAD, i.SHEM_MOSAD, TRY_CAST(k.SHICHVA AS INTEGER) AS SHICHVA,

@@ -9,9 +9,10 @@ Snapshot schema (`snap_<token>`): views over the large feed tables and CENSUS; t
 (institutions, classes, tracks, localities, per-authority counts) copied into memory, since every page
 reads them.
 
-Authority slice (`slice_<token>_<authority>`): the authority's census rows in memory, built when a page
-of that authority first runs a statement, and its contact links (statement slice_contacts) built the
-first time a statement reads `contacts`; every other name is a view on the snapshot schema. A page
+Authority slice (`slice_<token>_<authority>`): the authority's census rows in memory, with the placed
+students counted per class (statement slice_class_counts), built when a page of that authority first
+runs a statement, and its contact links (statement slice_contacts) built the first time a statement
+reads `contacts`; every other name is a view on the snapshot schema. A page
 then reads a few hundred thousand rows in memory instead of the national Parquet files. Slices are
 kept within settings().slice_cache_mb: past it, the least recently used slices no query is reading are
 dropped. The slice holds one authority's rows only, and the statements still filter by $authority.
@@ -33,8 +34,10 @@ from data.snapshots import DERIVED_TABLES, FEED_TABLES, Snapshot
 
 # Copied into memory per snapshot: small, and read by nearly every page.
 IN_MEMORY_TABLES = ("MOSDOT", "KITOT", "MEGAMOT", "RASHUYOT", "AUTHORITY_COUNTS")
-# Built per authority slice, in this order, from the snapshot: (table, statement).
-SLICE_TABLES = (("census", None), ("contacts", "slice_contacts"))
+# Built per authority slice, in this order, from the snapshot: (table, statement). The first two are
+# built when the slice is (every page reads them); contacts when a statement first reads them.
+SLICE_TABLES = (("census", None), ("class_counts", "slice_class_counts"), ("contacts", "slice_contacts"))
+WITH_SLICE = {"census", "class_counts"}
 
 _lock = threading.RLock()            # guards the registries below and every schema change
 _db: duckdb.DuckDBPyConnection | None = None
@@ -194,7 +197,7 @@ def authority_cursor(snapshot: Snapshot, authority: str, tables: set[str]) -> It
         sl.readers += 1
     cur = db.cursor()
     try:
-        wanted = [(t, st) for t, st in SLICE_TABLES if (t == "census" or t in tables) and t not in sl.built]
+        wanted = [(t, st) for t, st in SLICE_TABLES if (t in WITH_SLICE or t in tables) and t not in sl.built]
         if wanted:
             with sl.building:      # one session builds, the others wait for it
                 for table, statement in wanted:

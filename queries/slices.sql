@@ -2,6 +2,16 @@
 -- time a page of that authority reads them in a snapshot, and kept while the slice is in use. They are
 -- statements like any other: scoped, with $authority from the caller's Scope.
 
+-- name: slice_class_counts
+-- scope: authority
+-- doc: The students placed in each class of A's institutions (census rows with IS_PLACED), counted
+--      once per slice: the classes pages join the few thousand classes to these counts instead of
+--      grouping every student on each visit.
+SELECT c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA, count(*) AS N
+FROM census c
+WHERE c.SEMEL_RASHUT = $authority AND c.IS_PLACED
+GROUP BY c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA
+
 -- name: slice_contacts
 -- scope: authority
 -- doc: Every contact link (GORMEY_KESHER) of A's census students, with the contact person's details

@@ -102,29 +102,29 @@ ORDER BY p.K_LAST_UP COLLATE he ASC NULLS LAST, p.K_FIRST_UP COLLATE he ASC NULL
 -- scope: authority
 -- doc: The choices of the students page's filters, all from A's census: KIND institution (where A's
 --      students are placed, A's own institutions first), grade, status, locality (of residence).
-WITH a AS (
-    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.LAST_STATUS, c.RES_YISHUV, c.IS_PLACED
+-- one pass over the census rows, each list grouped on its own (grouping sets), then named: a few
+-- hundred names looked up rather than every student's
+WITH g AS (
+    SELECT c.SEMEL_MOSAD, c.SHICHVA, c.LAST_STATUS, c.RES_YISHUV, bool_or(c.IS_PLACED) AS ANY_PLACED,
+           GROUPING(c.SEMEL_MOSAD) = 0 AS BY_MOSAD, GROUPING(c.SHICHVA) = 0 AS BY_GRADE,
+           GROUPING(c.LAST_STATUS) = 0 AS BY_STATUS, GROUPING(c.RES_YISHUV) = 0 AS BY_LOCALITY
     FROM census c
     WHERE c.SEMEL_RASHUT = $authority
-),
--- each list grouped first, then named: a few hundred names looked up rather than every student's
-inst AS (
-    SELECT a.SEMEL_MOSAD, NOT bool_or(a.IS_PLACED) AS OUTSIDE FROM a WHERE a.SEMEL_MOSAD IS NOT NULL GROUP BY 1
-),
-loc AS (
-    SELECT DISTINCT a.RES_YISHUV FROM a WHERE a.RES_YISHUV IS NOT NULL
+    GROUP BY GROUPING SETS ((c.SEMEL_MOSAD), (c.SHICHVA), (c.LAST_STATUS), (c.RES_YISHUV))
 ),
 opts AS (
-    SELECT 'institution' AS KIND, i.SEMEL_MOSAD AS CODE, m.SHEM_MOSAD AS LABEL, i.OUTSIDE
-    FROM inst i LEFT JOIN mosdot m ON m.SEMEL_MOSAD = i.SEMEL_MOSAD
+    SELECT 'institution' AS KIND, g.SEMEL_MOSAD AS CODE, m.SHEM_MOSAD AS LABEL, NOT g.ANY_PLACED AS OUTSIDE
+    FROM g LEFT JOIN mosdot m ON m.SEMEL_MOSAD = g.SEMEL_MOSAD
+    WHERE g.BY_MOSAD AND g.SEMEL_MOSAD IS NOT NULL
     UNION ALL
-    SELECT DISTINCT 'grade', a.SHICHVA::VARCHAR, NULL, false FROM a WHERE a.SHICHVA IS NOT NULL
+    SELECT 'grade', g.SHICHVA::VARCHAR, NULL, false FROM g WHERE g.BY_GRADE AND g.SHICHVA IS NOT NULL
     UNION ALL
-    SELECT DISTINCT 'status', a.LAST_STATUS::VARCHAR, NULL, false FROM a WHERE a.LAST_STATUS IS NOT NULL
+    SELECT 'status', g.LAST_STATUS::VARCHAR, NULL, false FROM g WHERE g.BY_STATUS AND g.LAST_STATUS IS NOT NULL
     UNION ALL
-    SELECT 'locality', l.RES_YISHUV, any_value(r.SHEM_YISHUV), false
-    FROM loc l LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = l.RES_YISHUV
-    GROUP BY l.RES_YISHUV
+    SELECT 'locality', g.RES_YISHUV, any_value(r.SHEM_YISHUV), false
+    FROM g LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = g.RES_YISHUV
+    WHERE g.BY_LOCALITY AND g.RES_YISHUV IS NOT NULL
+    GROUP BY g.RES_YISHUV
 )
 SELECT KIND, CODE, LABEL, OUTSIDE
 FROM opts

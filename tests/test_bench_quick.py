@@ -59,6 +59,11 @@ def test_quick_benchmark_measures_every_page_statement_for_both_authorities(quic
     for st in page_statements():
         for code in (codes if st.scope == "authority" else [None]):
             assert (st.name, code) in measured, f"{st.name} not measured for {code}"
+    # a student's record, and the classes of a chosen institution with a track, are real views: never empty
+    rows = {(r["statement"], r["authority"]): r["rows"] for r in results["queries"]["results"]}
+    for name in ("student_record", "student_placements", "students_class_options"):
+        for code in codes:
+            assert rows[(name, code)] > 0, f"{name} measured on nothing for {code}"
 
 
 def test_quick_package_rows_match_the_copy_baseline(quick_run):

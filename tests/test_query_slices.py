@@ -45,9 +45,16 @@ def test_a_slice_census_is_the_authoritys_rows_of_the_snapshot_census(census_sna
 
 def test_contacts_are_built_only_when_a_statement_reads_them(census_snapshot):
     queries.run("overview_headline", Scope(census_snapshot, A))
-    assert [s["tables"] for s in engine.slice_stats()] == [["census"]]
+    assert [s["tables"] for s in engine.slice_stats()] == [["census", "class_counts"]]
     queries.run("contacts_quality_summary", Scope(census_snapshot, A))
-    assert [s["tables"] for s in engine.slice_stats()] == [["census", "contacts"]]
+    assert [s["tables"] for s in engine.slice_stats()] == [["census", "class_counts", "contacts"]]
+
+
+def test_a_slices_class_counts_are_its_placed_students_per_class(census_snapshot):
+    path = str(census_snapshot.derived("CENSUS"))
+    expected = duckdb.sql(f"SELECT SEMEL_MOSAD, SHICHVA, MAKBILA, count(*) FROM read_parquet('{path}') "
+                          f"WHERE SEMEL_RASHUT = '{A}' AND IS_PLACED GROUP BY ALL").fetchall()
+    assert expected and sorted(_slice_rows(census_snapshot, A, "class_counts")) == sorted(expected)
 
 
 def test_slices_past_the_memory_budget_are_dropped_least_recently_used_first(census_snapshot, monkeypatch):
