@@ -6,8 +6,9 @@
 -- name: changes_side
 -- scope: authority
 -- doc: A's students in this snapshot: STUDENT_KEY, identity number, names and the active placement
---      (institution, grade, class).
-SELECT hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT)::VARCHAR AS STUDENT_KEY, c.SUG_ZEHUT, c.MISPAR_ZEHUT,
+--      (institution, grade, class). The key stays a number: it is only joined on, and turning a
+--      quarter of a million of them into text was a fifth of the statement's time.
+SELECT hash($salt, c.SUG_ZEHUT, c.MISPAR_ZEHUT) AS STUDENT_KEY, c.SUG_ZEHUT, c.MISPAR_ZEHUT,
        c.SHEM_PRATI, c.SHEM_MISHPACHA, c.SEMEL_MOSAD, c.SHICHVA, c.MAKBILA
 FROM census c
 WHERE c.SEMEL_RASHUT = $authority
