@@ -59,13 +59,9 @@ f AS NOT MATERIALIZED (
       AND (q.NEEDLE IS NULL
            OR contains(n.FIRST || ' ' || n.LAST, q.NEEDLE) OR contains(n.LAST || ' ' || n.FIRST, q.NEEDLE))
 ),
--- institutions and localities in Hebrew order once (small tables); students sorted by that rank
-inst AS (
-    SELECT SEMEL_MOSAD, row_number() OVER (ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD) AS RANK FROM mosdot
-),
-loc AS (
-    SELECT SEMEL_YISHUV, row_number() OVER (ORDER BY SHEM_YISHUV COLLATE he, SEMEL_YISHUV) AS RANK FROM rashuyot
-),
+-- institutions and localities in Hebrew order, ranked once per snapshot (order.sql); students sorted by rank
+inst AS (SELECT SEMEL_MOSAD, RANK FROM institution_order),
+loc AS (SELECT SEMEL_YISHUV, RANK FROM locality_order),
 page AS (
     SELECT f.*,
            CASE WHEN $sort = 'name' AND NOT $descending THEN f.SHEM_MISHPACHA END AS K_LAST_UP,
