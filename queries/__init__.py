@@ -18,12 +18,14 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from data.snapshots import Snapshot
 from queries.engine import authority_cursor, cursor_for, SLICE_TABLES
 from queries.masking import mask_personal, needs_personal
+
+if TYPE_CHECKING:        # polars is imported where results are made: the ingest reads statements only
+    import polars as pl
 
 SQL_DIR = Path(__file__).parent
 _CENSUS_TABLES = re.compile(r"\b(talmidim|gormey_kesher|pirtey_kesher|mosdot|kitot|megamot|students|census|contacts|authority_counts)\b",
@@ -148,6 +150,7 @@ warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", cat
 
 
 def _fetch(cur, sql: str, params: dict) -> pl.DataFrame:
+    import polars as pl
     return pl.from_arrow(cur.execute(sql, params).to_arrow_table())
 
 

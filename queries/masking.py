@@ -5,7 +5,10 @@ Identity numbers keep their last four digits (exact-match search still works: it
 """
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
 
 HIDDEN = "•••"
 
@@ -46,6 +49,7 @@ def mask_id(value: str | None) -> str | None:
 
 
 def mask_personal(df: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
     exprs = []
     for col in df.columns:
         if col in ID_COLUMNS:

@@ -393,3 +393,39 @@ def test_a_damaged_utf8_file_is_not_mistaken_for_windows_1255(lenient_home, tmp_
     result = ingest.ingest(folder, FEED_DATE)
     refusal = result.report["refusal"][0]
     assert (refusal["code"], refusal["ref"]) == ("E008", str(bad_at))
+
+
+@pytest.fixture
+def small_first_chunk(monkeypatch):
+    """The reader presumes UTF-8 from a file's first chunk: make that chunk a few bytes, so that a
+    small file's bad byte lies beyond it, as it does in a large file."""
+    from data.ingest import read
+    monkeypatch.setattr(read, "DECODE_CHUNK", 64)
+
+
+@pytest.mark.parametrize("where", ["good_record", "damaged_record"])
+def test_a_bad_byte_beyond_the_first_chunk_still_refuses_the_file_at_its_offset(
+        lenient_home, tmp_path, small_first_chunk, where):
+    folder = write_feed(tmp_path / "feed")
+    path = file_of(folder, "TALMIDIM")
+    lines = path.read_bytes().split(b"\n")
+    if where == "damaged_record":          # a record the CSV reader never sees: one field short
+        lines[5] = lines[5].rsplit(b",", 1)[0]
+    lines[5] = lines[5].replace("ויצמן".encode(), b"\xff") if "ויצמן".encode() in lines[5] else lines[5] + b"\xff"
+    data = b"\n".join(lines)
+    path.write_bytes(data)
+    assert data.index(b"\xff") > 64
+    result = ingest.ingest(folder, FEED_DATE)
+    assert result.exit_code == 2
+    refusal = result.report["refusal"][0]
+    assert (refusal["code"], refusal["ref"]) == ("E008", str(data.index(b"\xff")))
+
+
+def test_a_windows_1255_file_whose_first_chunk_is_ascii_is_read_as_windows_1255(lenient_home, tmp_path,
+                                                                                small_first_chunk):
+    result = ingest.ingest(write_feed(tmp_path / "feed", encoding="cp1255"), FEED_DATE)
+    assert result.exit_code == 0, result.report.get("refusal")
+    assert result.report["files"]["TALMIDIM"]["encoding"] == "cp1255" and result.report["issues_total"] == 0
+    snap = get_snapshot(FEED_DATE)
+    names = {r[0] for r in duckdb.sql(f"SELECT SHEM_PRATI FROM read_parquet('{snap.feed('TALMIDIM')}')").fetchall()}
+    assert "יעל" in names

@@ -90,6 +90,19 @@ def detect_encoding(path: Path) -> str:
     raise ValueError(("E003", offset))
 
 
+def presumed_encoding(path: Path) -> tuple[str, bool]:
+    """(encoding, whether the whole file was checked). A file whose first chunk is UTF-8 is presumed
+    UTF-8 without decoding the rest here: DuckDB's reader rejects any invalid byte as it reads, and
+    then (or when a damaged record it never reads holds one) detect_encoding checks the whole file."""
+    with open(path, "rb") as fh:
+        head = fh.read(DECODE_CHUNK)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, len(head) < DECODE_CHUNK)
+    except UnicodeDecodeError:
+        return detect_encoding(path), True
+    return "utf-8", len(head) < DECODE_CHUNK
+
+
 def _first_undecodable(path: Path, encoding: str) -> tuple[int, bool] | None:
     """(offset of the first byte that does not decode, whether non-ASCII text decoded before it)."""
     decoder = codecs.getincrementaldecoder(encoding)()
@@ -138,8 +151,9 @@ def _sql_str(text: str) -> str:
 
 
 def _date_expr(col: str) -> str:
-    """DD/MM/YYYY that is a real date -> YYYY-MM-DD; anything else as received."""
-    return (f"CASE WHEN regexp_full_match({col}, '\\d{{2}}/\\d{{2}}/\\d{{4}}') "
+    """DD/MM/YYYY that is a real date -> YYYY-MM-DD; anything else as received. The LIKE comes first:
+    it turns away ISO dates and blanks without running the regular expression on every value."""
+    return (f"CASE WHEN {col} LIKE '__/__/____' AND regexp_full_match({col}, '\\d{{2}}/\\d{{2}}/\\d{{4}}') "
             f"AND try_strptime({col}, '%d/%m/%Y') IS NOT NULL "
             f"THEN substr({col}, 7, 4) || '-' || substr({col}, 4, 2) || '-' || substr({col}, 1, 2) "
             f"ELSE {col} END")
@@ -217,6 +231,20 @@ def damaged_values(read: FileRead, fields: tuple[str, ...]) -> list[tuple[int, t
     return out
 
 
+def _damaged_records_decode(read: FileRead) -> bool:
+    """Whether every damaged record of a file presumed UTF-8 is UTF-8 (the reader never sees them)."""
+    if read.encoding != "utf-8":
+        return True
+    with open(read.path, "rb") as src:
+        for d in read.scan.damaged:
+            src.seek(d.start)
+            try:
+                src.read(d.end - d.start).decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+    return True
+
+
 class _ReaderDisagrees(Exception):
     pass
 
@@ -230,10 +258,30 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
     if path.stat().st_size == 0:
         raise FeedRefused(prefix, path.name, [FeedIssue("E006", 1)])
     try:
+        encoding, checked = presumed_encoding(path)
+    except ValueError as e:
+        code, offset = e.args[0]
+        raise FeedRefused(prefix, path.name, [FeedIssue(code, None, ref=str(offset))]) from None
+    if checked:
+        return _read(con, prefix, path, table, work, encoding, checked=True)
+    try:
+        read = _read(con, prefix, path, table, work, encoding)
+        if _damaged_records_decode(read):
+            return read
+    except (duckdb.Error, _ReaderDisagrees):
+        pass
+    # Presumed UTF-8, and the reader objected (or a damaged record it never read holds a byte that
+    # is not UTF-8): check the whole file, then read it as what it is.
+    try:
         encoding = detect_encoding(path)
     except ValueError as e:
         code, offset = e.args[0]
         raise FeedRefused(prefix, path.name, [FeedIssue(code, None, ref=str(offset))]) from None
+    return _read(con, prefix, path, table, work, encoding, checked=True)
+
+
+def _read(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Table, work: Path, encoding: str,
+          checked: bool = False) -> FileRead:
     sc = scan(path, encoding, count_fields=False)
     if not any(h.strip() for h in sc.header):
         raise FeedRefused(prefix, path.name, [FeedIssue("E006", 1)])
@@ -246,6 +294,8 @@ def read_file(con: duckdb.DuckDBPyConnection, prefix: str, path: Path, table: Ta
     try:
         _stage(con, read, norm, table, work)
     except (duckdb.Error, _ReaderDisagrees):
+        if not checked:          # perhaps not UTF-8 after all: the caller checks before anything else
+            raise
         read.scan = scan(path, encoding, count_fields=True)
         try:
             _stage(con, read, norm, table, work, drop=_record_end_crs(path, read.scan))
