@@ -167,6 +167,20 @@ def test_student_search_terms_in_views_and_exports_are_masked_unless_personal_de
     assert shown["filters"]["id"] == "039337423" and shown["filters"]["name"] == "כהן"
 
 
+def test_masked_events_carry_no_chain_hash_that_would_let_the_hidden_digits_be_guessed(mifkad_home, write_at):
+    """Each hash covers the unmasked event: with it, 100,000 guesses recover a masked identity number."""
+    from auth import audit
+    write_at("2026-11-01", "personal_view", details={"student": "1:039337423"})
+    write_at("2026-11-01", "page_view", details={"page": "students", "filters": {"id": "039337423"}})
+    masked = usage.events(usage.EventFilter())
+    assert masked["hash"].null_count() == masked.height == 2
+    header, *lines = usage.export_events("ministry@x.test", usage.EventFilter()).decode("utf-8-sig").splitlines()
+    hashes = {row["hash"] for row in csv.DictReader([header, *lines])}
+    assert hashes == {""}
+    assert all(h for h in usage.events(usage.EventFilter(), personal=True)["hash"])
+    assert audit.verify() is None                      # the stored chain itself is untouched
+
+
 def test_an_authoritys_log_never_widens_to_every_authority():
     with pytest.raises(PermissionError):
         usage.for_authority(None, usage.EventFilter())
