@@ -500,10 +500,17 @@ def changes_institutions(t, authority, **_) -> pd.DataFrame:
     return m.reset_index(drop=True)
 
 
+def _districts(r) -> pd.DataFrame:
+    """Each authority's district: the one holding most of its localities (ties: the first by name)."""
+    n = r.groupby(["SEMEL_RASHUT", "MACHOZ"], dropna=False).size().rename("N").reset_index()
+    n = n.sort_values(["SEMEL_RASHUT", "N", "MACHOZ"], ascending=[True, False, True], na_position="last")
+    return n.drop_duplicates("SEMEL_RASHUT")[["SEMEL_RASHUT", "MACHOZ"]]
+
+
 def national_by_authority(t, **_) -> pd.DataFrame:
     r = t["rashuyot"]
-    auth = r.groupby("SEMEL_RASHUT").agg(SHEM_RASHUT=("SHEM_RASHUT", "first"), SUG_RASHUT=("SUG_RASHUT", "first"),
-                                         MACHOZ=("MACHOZ", "first")).reset_index()
+    auth = r.groupby("SEMEL_RASHUT").agg(SHEM_RASHUT=("SHEM_RASHUT", "first"), SUG_RASHUT=("SUG_RASHUT", "first")) \
+        .reset_index().merge(_districts(r), on="SEMEL_RASHUT")
     c = t["census"]
     cen = c.assign(INCOMING=c["IS_PLACED"] & ~c["IS_RESIDENT"],
                    STUDYING_ELSEWHERE=c["IS_RESIDENT"] & c["PLACED"] & ~c["IS_PLACED"],
@@ -523,8 +530,8 @@ def national_by_authority(t, **_) -> pd.DataFrame:
 
 
 def national_students(t, district=None, **_) -> pd.DataFrame:
-    r = t["rashuyot"]
-    shown = set(r["SEMEL_RASHUT"] if district is None else r.loc[r["MACHOZ"].fillna("") == district, "SEMEL_RASHUT"])
+    d = _districts(t["rashuyot"])
+    shown = set(d["SEMEL_RASHUT"] if district is None else d.loc[d["MACHOZ"].fillna("") == district, "SEMEL_RASHUT"])
     c = t["census"]
     elsewhere = c["RES_RASHUT"].isna() | ~c["RES_RASHUT"].isin(shown)
     return pd.DataFrame({"STUDENTS": [int((c["SEMEL_RASHUT"].isin(shown) & (c["IS_RESIDENT"] | elsewhere)).sum())]})
@@ -533,7 +540,8 @@ def national_students(t, district=None, **_) -> pd.DataFrame:
 def authorities(t, **_) -> pd.DataFrame:
     r = t["rashuyot"]
     out = r.groupby("SEMEL_RASHUT").agg(SHEM_RASHUT=("SHEM_RASHUT", "first"), SUG_RASHUT=("SUG_RASHUT", "first"),
-                                        MACHOZ=("MACHOZ", "first"), LOCALITIES=("SEMEL_YISHUV", "size")).reset_index()
+                                        LOCALITIES=("SEMEL_YISHUV", "size")).reset_index().merge(_districts(r), on="SEMEL_RASHUT")
+    out = out[["SEMEL_RASHUT", "SHEM_RASHUT", "SUG_RASHUT", "MACHOZ", "LOCALITIES"]]
     return out.sort_values("SHEM_RASHUT", key=_he).reset_index(drop=True)
 
 

@@ -166,7 +166,7 @@ def events_table(df: pl.DataFrame, names: dict[str, str]) -> None:
         tr(TEXT, "actor"): df["actor"],
         tr(TEXT, "action"): [action_name(a) for a in df["action"]],
         tr(TEXT, "authority"): [(f"{names.get(a, a)} ({a})" if a else "") for a in df["authority"]],
-        tr(TEXT, "reason"): df["reason"],
+        tr(TEXT, "reason"): df["reason"].fill_null(""),
         tr(TEXT, "details"): df["details"],
     })
     W.grid(shown, hide_index=True, width="stretch")

@@ -4,7 +4,8 @@
 -- scope: reference
 -- doc: Every authority in the snapshot, with its kind and district, in Hebrew order.
 SELECT SEMEL_RASHUT, any_value(SHEM_RASHUT) AS SHEM_RASHUT, any_value(SUG_RASHUT) AS SUG_RASHUT,
-       any_value(MACHOZ) AS MACHOZ, count(*) AS LOCALITIES
-FROM rashuyot
+       first(MACHOZ ORDER BY N DESC, MACHOZ NULLS LAST) AS MACHOZ, count(*) AS LOCALITIES
+-- the district holding most of its localities (as on the national page)
+FROM (SELECT *, count(*) OVER (PARTITION BY SEMEL_RASHUT, MACHOZ) AS N FROM rashuyot)
 GROUP BY SEMEL_RASHUT
 ORDER BY SHEM_RASHUT COLLATE he

@@ -7,6 +7,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -534,17 +535,41 @@ def test_national_counts_per_authority(census_snapshot, oracle):
     assert "MISPAR_ZEHUT" not in got.columns and got["INSTITUTIONS"].sum() == oracle.t["MOSDOT"].height
 
 
+def _districts(r: pl.DataFrame) -> dict[str, str]:
+    """Each authority's district: the one holding most of its localities (ties: the first by name)."""
+    n = r.group_by("SEMEL_RASHUT", "MACHOZ").len().sort(["SEMEL_RASHUT", "len", "MACHOZ"],
+                                                        descending=[False, True, False], nulls_last=True)
+    return {a: d or "" for a, d in n.unique("SEMEL_RASHUT", keep="first").select("SEMEL_RASHUT", "MACHOZ").iter_rows()}
+
+
 def test_national_students_count_each_student_once_nationally_and_per_district(census_snapshot, oracle):
-    r = oracle.t["RASHUYOT"]
-    districts = {d or "" for d in r["MACHOZ"].to_list()}
-    for district in [None, *sorted(districts)]:
-        shown = set(r["SEMEL_RASHUT"]) if district is None else \
-            set(r.filter(pl.col("MACHOZ").fill_null("") == district)["SEMEL_RASHUT"])
+    district_of = _districts(oracle.t["RASHUYOT"])
+    for district in [None, *sorted(set(district_of.values()))]:
+        shown = {a for a, d in district_of.items() if district is None or d == district}
         expected = set().union(*(keys(oracle.census(a)) for a in shown))
         got = run("national_students", Scope(census_snapshot, None), district=district)
         assert got["STUDENTS"].to_list() == [len(expected)], district
     per_authority = run("national_by_authority", Scope(census_snapshot, None))["STUDENTS"].sum()
     assert run("national_students", Scope(census_snapshot, None), district=None)["STUDENTS"][0] < per_authority
+
+
+def test_an_authority_with_localities_in_two_districts_is_in_one_district_everywhere():
+    """Its table row, the district filter and the headline agree (the district of most localities)."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE rashuyot AS SELECT * FROM (VALUES "
+                "('1', 'א', '10', 'חוף', 'מועצה אזורית', 'תל אביב'), ('2', 'ב', '10', 'חוף', 'מועצה אזורית', 'המרכז'), "
+                "('3', 'ג', '10', 'חוף', 'מועצה אזורית', 'המרכז'), ('4', 'ד', '20', 'עיר', 'עירייה', 'תל אביב')) "
+                "t(SEMEL_YISHUV, SHEM_YISHUV, SEMEL_RASHUT, SHEM_RASHUT, SUG_RASHUT, MACHOZ)")
+    con.execute("CREATE TABLE authority_counts AS SELECT * FROM (VALUES ('10', 3, 0, 0, 0, 0, 0, 0), "
+                "('20', 1, 0, 0, 0, 0, 0, 0)) t(SEMEL_RASHUT, STUDENTS, RESIDENTS, INCOMING, STUDYING_ELSEWHERE, "
+                "UNPLACED_RESIDENTS, INSTITUTIONS, CLASSES)")
+    con.execute("CREATE TABLE census AS SELECT * FROM (VALUES ('10', true, '10'), ('10', true, '10'), "
+                "('10', true, '10'), ('20', true, '20')) t(SEMEL_RASHUT, IS_RESIDENT, RES_RASHUT)")
+    table = dict(con.execute(f"SELECT SEMEL_RASHUT, MACHOZ FROM ({statements()['national_by_authority'].sql})").fetchall())
+    assert table == {"10": "המרכז", "20": "תל אביב"}
+    students = lambda d: con.execute(statements()["national_students"].sql, {"district": d}).fetchone()[0]
+    assert (students("המרכז"), students("תל אביב"), students(None)) == (3, 1, 4)
+    assert dict(con.execute(f"SELECT SEMEL_RASHUT, MACHOZ FROM ({statements()['authorities'].sql})").fetchall()) == table
 
 
 # --- the scope guarantee, statement by statement ------------------------------------------------------
