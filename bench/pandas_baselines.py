@@ -309,7 +309,7 @@ def student_contacts(t, authority, ref=None, salt="", **_) -> pd.DataFrame:
               "SHEM_YISHUV", "SEMEL_RECHOV", "SHEM_RECHOV", "MISPAR_BAYIT", "KNISA", "MISPAR_DIRA", "MIKUD", "TEVAT_DOAR"]]
 
 
-def unplaced_residents(t, authority, res_yishuv=None, salt="", limit=50, offset=0, **_) -> pd.DataFrame:
+def unplaced_residents(t, authority, res_yishuv=None, salt="", sort="locality", limit=50, offset=0, **_) -> pd.DataFrame:
     c = _census(t, authority)
     u = c[c["IS_RESIDENT"] & ~c["PLACED"]]
     if res_yishuv is not None:
@@ -328,11 +328,11 @@ def unplaced_residents(t, authority, res_yishuv=None, salt="", limit=50, offset=
     out["CONTACTS"] = out["ACTIVE_CONTACTS"]
     out["CODE_SUG_KIRVA_GOREM_KESHER"] = _int(out["CODE_SUG_KIRVA_GOREM_KESHER"])
     out["STUDENT_AGE"] = out["SHNAT_LIMUDIM"] - 1 - pd.to_datetime(out["TAARICH_LEDA"]).dt.year
-    out = out.sort_values(["SHEM_YISHUV", "TAARICH_LEDA", "SUG_ZEHUT", "MISPAR_ZEHUT"], na_position="last",
-                          key=lambda s: _he(s) if s.name == "SHEM_YISHUV" else s)
+    out["STUDENT_REF"] = _refs(out, salt)
+    out = out.sort_values(["SHEM_YISHUV"] + (["TAARICH_LEDA"] if sort == "birth" else []) + ["STUDENT_REF"],
+                          na_position="last", key=lambda s: _he(s) if s.name == "SHEM_YISHUV" else s)
     out["TOTAL_ROWS"] = len(out)
     page = out.iloc[offset: offset + limit].copy()
-    page["STUDENT_REF"] = _refs(page, salt)
     return page[["STUDENT_REF", "SUG_ZEHUT", "MISPAR_ZEHUT", "SHEM_PRATI", "SHEM_MISHPACHA", "TAARICH_LEDA", "STUDENT_AGE",
                  "LAST_STATUS", "RES_YISHUV", "SHEM_YISHUV", "SEMEL_RECHOV_TAL", "MISPAR_BAYIT_TAL", "MISPAR_DIRA_TAL",
                  "MIKUD_7_TAL", "CONTACTS", "SHEM_PRATI_GOREM_KESHER", "SHEM_MISHPACHA_GOREM_KESHER",

@@ -241,6 +241,11 @@ def _all_students(ctx: PageContext) -> None:
     _detail_picker(ctx, rows, "students_open")
 
 
+def _unplaced_order(scope) -> str:
+    """Oldest first within a locality, for those who may see birth dates (the order would tell them)."""
+    return "birth" if scope.personal else "locality"
+
+
 def _unplaced(ctx: PageContext) -> None:
     lang = ctx.lang
     st.info(tr(TEXT, "unplaced_intro", lang))
@@ -252,7 +257,8 @@ def _unplaced(ctx: PageContext) -> None:
     filters = {"view": "unplaced", **({"locality": locality} if locality else {})}
     ctx.record_view("students", filters)
     offset = W.page_offset("unplaced_page", filters)
-    rows = run("unplaced_residents", ctx.scope(), res_yishuv=locality, salt=W.SALT, limit=W.PAGE_SIZE, offset=offset)
+    rows = run("unplaced_residents", ctx.scope(), res_yishuv=locality, salt=W.SALT, sort=_unplaced_order(ctx.scope()),
+               limit=W.PAGE_SIZE, offset=offset)
     if rows.is_empty():
         if locality:
             W.no_rows(lang)
@@ -262,7 +268,8 @@ def _unplaced(ctx: PageContext) -> None:
     W.show_table(compact_unplaced(rows, lang), UNPLACED_SHOWN, lang, key="unplaced_table")
     W.pager("unplaced_page", rows["TOTAL_ROWS"][0], lang)
     W.export_button(ctx, "students", filters,
-                    lambda s: run("unplaced_residents", s, res_yishuv=locality, salt=W.SALT, limit=W.ALL_ROWS, offset=0),
+                    lambda s: run("unplaced_residents", s, res_yishuv=locality, salt=W.SALT, sort=_unplaced_order(s),
+                                  limit=W.ALL_ROWS, offset=0),
                     UNPLACED_COLUMNS, key="unplaced_export", needs=Action.VIEW_ROWS, file_stem="unplaced_residents")
     _detail_picker(ctx, rows, "unplaced_open")
 

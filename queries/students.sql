@@ -73,13 +73,17 @@ page AS (
                        WHEN 'locality' THEN l.RANK
                        WHEN 'birth' THEN date_diff('day', DATE '1900-01-01', f.TAARICH_LEDA) END)
                * (CASE WHEN $descending THEN -1 ELSE 1 END) AS K_NUMBER,
-           CASE WHEN $sort = 'id' AND $descending THEN f.SUG_ZEHUT || ':' || f.MISPAR_ZEHUT END AS K_ID_DOWN
+           CASE WHEN $sort = 'id' AND NOT $descending THEN f.SUG_ZEHUT || ':' || f.MISPAR_ZEHUT END AS K_ID_UP,
+           CASE WHEN $sort = 'id' AND $descending THEN f.SUG_ZEHUT || ':' || f.MISPAR_ZEHUT END AS K_ID_DOWN,
+           -- ties (a class, a name) in an order that tells nothing: by identity number it would rank
+           -- the hidden digits of a masked list
+           hash($salt, f.SUG_ZEHUT, f.MISPAR_ZEHUT) AS K_TIE
     FROM f
     LEFT JOIN inst i ON i.SEMEL_MOSAD = f.SEMEL_MOSAD
     LEFT JOIN loc l ON l.SEMEL_YISHUV = f.RES_YISHUV
     ORDER BY K_LAST_UP COLLATE he ASC NULLS LAST, K_FIRST_UP COLLATE he ASC NULLS LAST,
              K_LAST_DOWN COLLATE he DESC NULLS LAST, K_FIRST_DOWN COLLATE he DESC NULLS LAST,
-             K_NUMBER ASC NULLS LAST, K_ID_DOWN DESC NULLS LAST, f.SUG_ZEHUT, f.MISPAR_ZEHUT
+             K_NUMBER ASC NULLS LAST, K_ID_UP ASC NULLS LAST, K_ID_DOWN DESC NULLS LAST, K_TIE
     LIMIT $limit OFFSET $offset
 )
 SELECT md5($salt || p.SUG_ZEHUT || ':' || p.MISPAR_ZEHUT) || '.' || coalesce(p.SEMEL_MOSAD, '-') AS STUDENT_REF,
@@ -92,7 +96,7 @@ LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = p.RES_YISHUV
 -- the page again in its order (a join does not keep it); a page is at most $limit rows
 ORDER BY p.K_LAST_UP COLLATE he ASC NULLS LAST, p.K_FIRST_UP COLLATE he ASC NULLS LAST,
          p.K_LAST_DOWN COLLATE he DESC NULLS LAST, p.K_FIRST_DOWN COLLATE he DESC NULLS LAST,
-         p.K_NUMBER ASC NULLS LAST, p.K_ID_DOWN DESC NULLS LAST, p.SUG_ZEHUT, p.MISPAR_ZEHUT
+         p.K_NUMBER ASC NULLS LAST, p.K_ID_UP ASC NULLS LAST, p.K_ID_DOWN DESC NULLS LAST, p.K_TIE
 
 -- name: students_filter_options
 -- scope: authority
@@ -212,6 +216,8 @@ ORDER BY k.ACTIVE DESC, CODE_SUG_KIRVA_GOREM_KESHER NULLS LAST, k.LINE
 -- doc: A's residents of compulsory age with no active placement, ready to act on: their address
 --      (of the most recently updated TALMIDIM row), and one active contact (the one agreeing to
 --      receive information and with a mobile number first), optionally in one locality; paged.
+--      By locality, then ($sort = 'birth', only with personal details) oldest first, then by
+--      STUDENT_REF: an order by birth date would tell a masked list's relative ages.
 WITH u AS (
     SELECT c.SUG_ZEHUT, c.MISPAR_ZEHUT, c.SHEM_PRATI, c.SHEM_MISHPACHA, c.TAARICH_LEDA, c.SHNAT_LIMUDIM,
            c.LAST_STATUS, c.RES_YISHUV, c.SEMEL_RECHOV_TAL, c.MISPAR_BAYIT_TAL, c.MISPAR_DIRA_TAL, c.MIKUD_7_TAL,
@@ -243,5 +249,5 @@ SELECT md5($salt || u.SUG_ZEHUT || ':' || u.MISPAR_ZEHUT) || '.-' AS STUDENT_REF
 FROM u
 LEFT JOIN contact ct ON ct.SUG_ZEHUT_TALMID = u.SUG_ZEHUT AND ct.MISPAR_ZEHUT_TALMID = u.MISPAR_ZEHUT
 LEFT JOIN rashuyot r ON r.SEMEL_YISHUV = u.RES_YISHUV
-ORDER BY r.SHEM_YISHUV COLLATE he NULLS LAST, u.TAARICH_LEDA, u.SUG_ZEHUT, u.MISPAR_ZEHUT
+ORDER BY r.SHEM_YISHUV COLLATE he NULLS LAST, CASE WHEN $sort = 'birth' THEN u.TAARICH_LEDA END, STUDENT_REF
 LIMIT $limit OFFSET $offset

@@ -334,8 +334,8 @@ def test_without_the_personal_permission_no_sort_or_search_by_a_hidden_field_run
 
 def test_the_unplaced_list_hides_each_childs_age_without_the_personal_permission(census_snapshot, scope):
     masked = run("unplaced_residents", Scope(census_snapshot, A, personal=False), res_yishuv=None, salt=SALT,
-                 limit=1 << 40, offset=0)
-    shown = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, limit=1 << 40, offset=0)
+                 sort="locality", limit=1 << 40, offset=0)
+    shown = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, sort="birth", limit=1 << 40, offset=0)
     assert masked.height == shown.height > 0
     assert set(masked["STUDENT_AGE"]) == {"•••"} and all(6 <= a <= 21 for a in shown["STUDENT_AGE"])
 
@@ -410,15 +410,27 @@ def test_a_reference_from_another_authority_opens_nothing(census_snapshot, oracl
 
 def test_unplaced_residents_list_with_address_and_a_contact(scope, oracle):
     u = oracle.census(A).filter(pl.col("IS_RESIDENT") & ~pl.col("PLACED"))
-    got = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, limit=1 << 40, offset=0)
+    got = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, sort="birth", limit=1 << 40, offset=0)
     assert keys(got) == keys(u)
     links = oracle.active_links(A)
     counts = dict(links.group_by("MISPAR_ZEHUT_TALMID").len().iter_rows())
     for r in got.iter_rows(named=True):
         assert r["CONTACTS"] == counts.get(r["MISPAR_ZEHUT"], 0)
         assert r["TOTAL_ROWS"] == u.height
-    page = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, limit=5, offset=0)
+    page = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, sort="birth", limit=5, offset=0)
     assert page.height == min(5, u.height)
+
+
+def test_the_unplaced_list_is_oldest_first_only_for_those_who_may_see_birth_dates(census_snapshot, scope):
+    by_birth = run("unplaced_residents", scope, res_yishuv=None, salt=SALT, sort="birth", limit=1 << 40, offset=0)
+    for _, part in by_birth.group_by("SHEM_YISHUV", maintain_order=True):
+        assert part["TAARICH_LEDA"].to_list() == sorted(part["TAARICH_LEDA"].to_list())
+    masked = Scope(census_snapshot, A, personal=False)
+    with pytest.raises(ScopeError):
+        run("unplaced_residents", masked, res_yishuv=None, salt=SALT, sort="birth", limit=1 << 40, offset=0)
+    plain = run("unplaced_residents", masked, res_yishuv=None, salt=SALT, sort="locality", limit=1 << 40, offset=0)
+    for _, part in plain.group_by("SHEM_YISHUV", maintain_order=True):     # by opaque reference, not age
+        assert part["STUDENT_REF"].to_list() == sorted(part["STUDENT_REF"].to_list())
 
 
 # --- classes, tracks, institutions ------------------------------------------------------------------
