@@ -145,6 +145,7 @@ def _register(ctx: PageContext) -> None:
 def _list(ctx: PageContext) -> None:
     st.subheader(tr(TEXT, "list"))
     registered = vendor_records.list_vendors()
+    names = W.authority_names(ctx)
     if not registered:
         st.caption(tr(TEXT, "none"))
         return
@@ -152,7 +153,8 @@ def _list(ctx: PageContext) -> None:
         tr(TEXT, "col_name"): [v.name for v in registered],
         tr(TEXT, "col_contact"): [" · ".join(x for x in (v.contact_email, v.contact_phone) if x) for v in registered],
         tr(TEXT, "col_users"): [", ".join(vendor_records.vendor_users(v.id)) for v in registered],
-        tr(TEXT, "col_authorities"): [", ".join(vendor_records.authorities_authorising(v.id)) for v in registered],
+        tr(TEXT, "col_authorities"): [", ".join(f"{names[a]} ({a})" if a in names else a
+                                                for a in vendor_records.authorities_authorising(v.id)) for v in registered],
         tr(TEXT, "col_by"): [v.registered_by for v in registered],
         tr(TEXT, "col_at"): [fmt_datetime(v.registered_at) for v in registered],
     }), hide_index=True, width="stretch")
