@@ -127,8 +127,7 @@ def _weeks() -> None:
         rows.append((fmt_date(a.snapshot), a.approved_by, fmt_datetime(a.approved_at), a.note,
                      f"{counts['ready']} / {sum(counts.values())}", counts["failed"], delivered))
     cols = ["col_week", "col_by", "col_at", "col_note", "col_ready", "col_failed", "col_delivered"]
-    W.grid(pl.DataFrame(rows, schema=[tr(TEXT, c) for c in cols], orient="row"), hide_index=True,
-                 width="stretch")
+    W.grid(pl.DataFrame(rows, schema=[tr(TEXT, c) for c in cols], orient="row"))
     failed = [p for a in approvals for p in packages.packages_of_snapshot(a.snapshot) if p.status == "failed"]
     if failed:
         st.subheader(tr(TEXT, "failures"))
@@ -137,7 +136,7 @@ def _weeks() -> None:
             tr(TEXT, "col_authority"): [p.authority for p in failed],
             tr(TEXT, "col_variant"): [tr(VARIANT_NAMES, p.variant) for p in failed],
             tr(TEXT, "col_error"): [p.error or "" for p in failed],
-        }), hide_index=True, width="stretch")
+        }))
         if st.button(tr(TEXT, "retry_builds"), key="retry_builds"):
             for snapshot in sorted({p.snapshot for p in failed}):
                 packages.requeue_failed(snapshot)

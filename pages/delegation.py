@@ -174,7 +174,7 @@ def render(ctx: PageContext) -> None:
 
     st.subheader(tr(TEXT, "current"))
     if current:
-        W.grid(_grant_rows(current, past=False), hide_index=True, width="stretch")
+        W.grid(_grant_rows(current, past=False))
     else:
         st.info(tr(TEXT, "none"))
     _new_grant_form(ctx, holdable, max_end)
@@ -183,4 +183,4 @@ def render(ctx: PageContext) -> None:
         _edit_form(ctx, editable, holdable, max_end)
     if past:
         with st.expander(tr(TEXT, "past")):
-            W.grid(_grant_rows(past, past=True), hide_index=True, width="stretch")
+            W.grid(_grant_rows(past, past=True))

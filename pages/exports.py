@@ -143,7 +143,7 @@ def _week(ctx: PageContext, approval, purpose: str) -> None:
                 tr(TEXT, "col_file"): [f["name"] for f in people_zip.files],
                 tr(TEXT, "col_rows"): [fmt_int(f["rows"]) for f in people_zip.files],
                 tr(TEXT, "col_sha"): [f["sha256"] for f in people_zip.files],
-            }), hide_index=True, width="stretch")
+            }))
         cols = st.columns(2)
         for col, package, label, mime in ((cols[0], people_zip, "zip", "application/zip"),
                                           (cols[1], book, "xlsx",
@@ -207,7 +207,7 @@ def _poa(ctx: PageContext) -> None:
                 tr(TEXT, "col_granted_at"): [fmt_datetime(h["granted_at"]) for h in history],
                 tr(TEXT, "col_revoked_by"): [h["revoked_by"] or "" for h in history],
                 tr(TEXT, "col_revoked_at"): [fmt_datetime(h["revoked_at"]) for h in history],
-            }), hide_index=True, width="stretch")
+            }))
     st.download_button(tr(TEXT, "declaration"), data=declaration_pdf, file_name="vendor-declaration.pdf",
                        mime="application/pdf", on_click="ignore", key="poa_declaration")
 
@@ -227,7 +227,7 @@ def _receipts(ctx: PageContext) -> None:
         tr(TEXT, "col_sha"): [d.receipt["sha256"] if d.receipt else "" for d in rows],
         tr(TEXT, "col_attempts"): [d.attempts for d in rows],
         tr(TEXT, "col_error"): [d.last_error or "" for d in rows],
-    }), hide_index=True, width="stretch")
+    }))
 
 
 def render(ctx: PageContext) -> None:

@@ -80,7 +80,7 @@ def _runs_table(runs: list[review.IngestRun], with_approval: bool) -> None:
     }
     if with_approval:
         data[tr(TEXT, "approved")] = [tr(TEXT, "yes") if r.approved else tr(TEXT, "no") for r in runs]
-    W.grid(pl.DataFrame(data), hide_index=True, width="stretch")
+    W.grid(pl.DataFrame(data))
 
 
 def _files_table(run: review.IngestRun) -> None:
@@ -93,7 +93,7 @@ def _files_table(run: review.IngestRun) -> None:
         tr(TEXT, "rejected"): [fmt_int(f.get("rows_rejected")) for f in files.values()],
         tr(TEXT, "warnings"): [fmt_int(f.get("warnings")) for f in files.values()],
         tr(TEXT, "rate"): [_rate(f) for f in files.values()],
-    }), hide_index=True, width="stretch")
+    }))
 
 
 def _issues_by_code(run: review.IngestRun) -> None:
@@ -116,7 +116,7 @@ def _issues_by_code(run: review.IngestRun) -> None:
                 tr(TEXT, "field"): [e["field"] or "" for e in examples],
                 tr(TEXT, "value"): [e["value"] or "" for e in examples],
                 tr(TEXT, "message"): [e["message"] for e in examples],
-            }, schema_overrides={tr(TEXT, "line"): pl.Int64}), hide_index=True, width="stretch")
+            }, schema_overrides={tr(TEXT, "line"): pl.Int64}))
     if run.report.get("issues_truncated"):
         st.caption(tr(TEXT, "truncated", n=1000))
 

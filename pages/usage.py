@@ -165,11 +165,11 @@ def events_table(df: pl.DataFrame, names: dict[str, str]) -> None:
         tr(TEXT, "at"): [fmt_datetime(v) for v in df["at"]],
         tr(TEXT, "actor"): df["actor"],
         tr(TEXT, "action"): [action_name(a) for a in df["action"]],
-        tr(TEXT, "authority"): [(f"{names.get(a, a)} ({a})" if a else "") for a in df["authority"]],
+        tr(TEXT, "authority"): [W.authority_label(names, a) for a in df["authority"]],
         tr(TEXT, "reason"): df["reason"].fill_null(""),
         tr(TEXT, "details"): df["details"],
     })
-    W.grid(shown, hide_index=True, width="stretch")
+    W.grid(shown)
 
 
 def export_button(label: str, build, file_name: str, key: str) -> None:
@@ -189,7 +189,7 @@ def render(ctx: PageContext) -> None:
     cols = st.columns(3)
     with cols[0]:
         authority = choice(tr(TEXT, "authority"), options["authority"], "usage_authority",
-                           lambda a: f"{names.get(a, a)} ({a})")
+                           lambda a: W.authority_label(names, a))
     with cols[1]:
         actor = choice(tr(TEXT, "actor"), options["actor"], "usage_actor")
     with cols[2]:
@@ -220,7 +220,7 @@ def _activity(f: usage.EventFilter, names: dict[str, str]) -> None:
         st.info(tr(TEXT, "no_events"))
         return
     df = df.with_columns(pl.col("authority").map_elements(
-        lambda a: f"{names.get(a, a)} ({a})", return_dtype=pl.Utf8).fill_null(tr(TEXT, "no_authority")))
+        lambda a: W.authority_label(names, a), return_dtype=pl.Utf8).fill_null(tr(TEXT, "no_authority")))
     fig = px.bar(df.to_pandas(), x="day", y="events", color="authority", title=tr(TEXT, "activity_title"),
                  labels={"day": tr(TEXT, "day"), "events": tr(TEXT, "events"), "authority": tr(TEXT, "authority")})
     fig.update_xaxes(tickformat="%d/%m/%Y")
@@ -239,15 +239,14 @@ def _downloads(f: usage.EventFilter, names: dict[str, str]) -> None:
         st.plotly_chart(fig, width="stretch")
         W.grid(pl.DataFrame({tr(TEXT, "week"): [fmt_date(w) for w in weekly["week"]],
                                    tr(TEXT, "downloads"): weekly["downloads"],
-                                   tr(TEXT, "authorities"): weekly["authorities"]}), hide_index=True)
+                                   tr(TEXT, "authorities"): weekly["authorities"]}))
     st.subheader(tr(TEXT, "never"))
     never = usage.authorities_never_downloaded()
     if f.authority:
         never = [a for a in never if a == f.authority]
     if never:
         st.caption(tr(TEXT, "never_count", count=fmt_int(len(never))))
-        W.grid(pl.DataFrame({tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" for a in never]}),
-                     hide_index=True)
+        W.grid(pl.DataFrame({tr(TEXT, "authority"): [W.authority_label(names, a) for a in never]}))
     else:
         st.success(tr(TEXT, "never_none"))
 
@@ -262,7 +261,7 @@ def _delegations(authority: str | None, names: dict[str, str]) -> None:
         return
     yes = "✔"
     W.grid(pl.DataFrame({
-        tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" for a in df["authority"]],
+        tr(TEXT, "authority"): [W.authority_label(names, a) for a in df["authority"]],
         tr(TEXT, "grantee"): df["grantee"],
         tr(TEXT, "actions"): df["actions"],
         tr(TEXT, "granted_by"): df["granted_by"],
@@ -270,7 +269,7 @@ def _delegations(authority: str | None, names: dict[str, str]) -> None:
         tr(TEXT, "last_view"): [fmt_date(d) for d in df["last_view"]],
         tr(TEXT, "expiring"): [yes if v else "" for v in df["expiring"]],
         tr(TEXT, "unused"): [yes if v else "" for v in df["unused"]],
-    }), hide_index=True, width="stretch")
+    }))
 
 
 def personal_views_section(f: usage.EventFilter) -> None:
@@ -305,14 +304,14 @@ def _vendor_deliveries(f: usage.EventFilter, names: dict[str, str]) -> None:
         return
     W.grid(pl.DataFrame({
         tr(TEXT, "at"): [fmt_datetime(v) for v in df["at"]],
-        tr(TEXT, "authority"): [f"{names.get(a, a)} ({a})" if a else "" for a in df["authority"]],
+        tr(TEXT, "authority"): [W.authority_label(names, a) for a in df["authority"]],
         tr(TEXT, "vendor"): df["vendor"],
         tr(TEXT, "snapshot"): [fmt_date(d) if d else "" for d in df["snapshot"]],
         tr(TEXT, "package"): df["package"],
         tr(TEXT, "attempt"): df["attempt"],
         tr(TEXT, "outcome"): [tr(TEXT, "failed") if v else tr(TEXT, "delivered") for v in df["failed"]],
         "SHA-256": df["sha256"],
-    }), hide_index=True, width="stretch")
+    }))
 
 
 def _events(ctx: PageContext, f: usage.EventFilter, names: dict[str, str]) -> None:

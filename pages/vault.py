@@ -46,16 +46,13 @@ def render(ctx: PageContext) -> None:
     ctx.record_view("vault")
     names = {v.id: v.name for v in vendor_records.list_vendors()}
     authority_names = W.authority_names(ctx)
-
-    def authority(code: str) -> str:
-        return f"{authority_names[code]} ({code})" if code in authority_names else code
     for vendor_id in sorted(ctx.principal.vendor_ids):
         vendor = names.get(vendor_id, str(vendor_id))
         if len(ctx.principal.vendor_ids) > 1:
             st.header(vendor)
         st.write(tr(TEXT, "intro", vendor=vendor))
         authorising = vendor_records.authorities_authorising(vendor_id)
-        st.caption(tr(TEXT, "authorising", list=", ".join(authority(a) for a in authorising)) if authorising
+        st.caption(tr(TEXT, "authorising", list=", ".join(W.authority_label(authority_names, a) for a in authorising)) if authorising
                    else tr(TEXT, "none_authorising"))
         delivered = vault.delivered_to(vendor_id)
         if not delivered:
@@ -64,7 +61,7 @@ def render(ctx: PageContext) -> None:
         for d in delivered:
             receipt = d.receipt or {}
             with st.container(border=True):
-                st.markdown(f"**{tr(TEXT, 'package', authority=authority(d.authority), date=fmt_date(d.snapshot))}**")
+                st.markdown(f"**{tr(TEXT, 'package', authority=W.authority_label(authority_names, d.authority), date=fmt_date(d.snapshot))}**")
                 size = receipt.get("bytes") or 0
                 st.caption(tr(TEXT, "details", at=fmt_datetime(d.delivered_at),
                               rows=fmt_int(sum((receipt.get("counts") or {}).values())),

@@ -153,11 +153,11 @@ def _list(ctx: PageContext) -> None:
         tr(TEXT, "col_name"): [v.name for v in registered],
         tr(TEXT, "col_contact"): [" · ".join(x for x in (v.contact_email, v.contact_phone) if x) for v in registered],
         tr(TEXT, "col_users"): [", ".join(vendor_records.vendor_users(v.id)) for v in registered],
-        tr(TEXT, "col_authorities"): [", ".join(f"{names[a]} ({a})" if a in names else a
-                                                for a in vendor_records.authorities_authorising(v.id)) for v in registered],
+        tr(TEXT, "col_authorities"): [", ".join(W.authority_label(names, a) for a in vendor_records.authorities_authorising(v.id))
+                                      for v in registered],
         tr(TEXT, "col_by"): [v.registered_by for v in registered],
         tr(TEXT, "col_at"): [fmt_datetime(v.registered_at) for v in registered],
-    }), hide_index=True, width="stretch")
+    }))
     for v in registered:
         if v.declaration_file:
             st.download_button(tr(TEXT, "signed", name=v.name), data=_declaration_loader(v.declaration_file),

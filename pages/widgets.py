@@ -281,10 +281,10 @@ def present(df: pl.DataFrame, columns: list[str], lang: str, for_file: bool = Fa
     return pl.DataFrame(out) if out else pl.DataFrame()
 
 
-def reading_order(table):
+def reading_order(table, lang: str | None = None):
     """The grid draws left to right whatever the page's direction: in Hebrew a table's columns are
     given in reverse, so the first stands at the right (a polars or pandas frame, or rows as dicts)."""
-    if current_language() != "he":
+    if (lang or current_language()) != "he":
         return table
     if isinstance(table, list):
         return [dict(reversed(list(row.items()))) for row in table]
@@ -311,12 +311,16 @@ def authority_names(ctx) -> dict[str, str]:
     return dict(ref.select("SEMEL_RASHUT", "SHEM_RASHUT").iter_rows())
 
 
+def authority_label(names: dict[str, str], code: str | None) -> str:
+    """'name (code)' from authority_names, the code alone when the snapshot does not name it."""
+    if not code:
+        return ""
+    return f"{names[code]} ({code})" if code in names else code
+
+
 def show_table(df: pl.DataFrame, columns: list[str], lang: str, key: str, height: int | str = "auto") -> None:
-    """The grid draws left to right whatever the page's direction: in Hebrew the columns are given in
-    reverse, so the first one stands at the right where a Hebrew reader starts."""
-    shown = present(df, columns, lang)
-    if lang == "he":
-        shown = shown.select(list(reversed(shown.columns)))
+    """The page's columns, labelled in the person's language and in reading order (reading_order)."""
+    shown = reading_order(present(df, columns, lang), lang)
     narrow = {label(c, lang): st.column_config.Column(width="small") for c in columns if c in _NARROW}
     st.dataframe(shown, hide_index=True, width="stretch", key=key, height=height, column_config=narrow)
 
