@@ -7,7 +7,8 @@ token, so a date re-ingested with --replace gets a new schema and nothing of the
 
 Snapshot schema (`snap_<token>`): views over the large feed tables and CENSUS; the small tables
 (institutions, classes, tracks, localities, per-authority counts) copied into memory, since every page
-reads them, with the Hebrew ranks of institutions and localities (queries/order.sql).
+reads them, with the Hebrew ranks of institutions and localities (queries/order.sql) and each
+authority's district (reference.sql).
 
 Authority slice (`slice_<token>_<authority>`): the authority's census rows in memory, with the placed
 students counted per class (statement slice_class_counts), built when a page of that authority first
@@ -39,7 +40,8 @@ IN_MEMORY_TABLES = ("MOSDOT", "KITOT", "MEGAMOT", "RASHUYOT", "AUTHORITY_COUNTS"
 SLICE_TABLES = (("census", None), ("class_counts", "slice_class_counts"), ("contacts", "slice_contacts"))
 WITH_SLICE = {"census", "class_counts"}
 # Built in memory when a snapshot is attached, from the snapshot's small tables: (table, statement).
-ORDER_TABLES = (("institution_order", "order_institutions"), ("locality_order", "order_localities"))
+ATTACHED_TABLES = (("institution_order", "order_institutions"), ("locality_order", "order_localities"),
+                   ("authority_district", "authority_districts"))
 
 _lock = threading.RLock()            # guards the registries below and every schema change
 _db: duckdb.DuckDBPyConnection | None = None
@@ -104,7 +106,7 @@ def _attach(snapshot: Snapshot) -> str:
             try:
                 create_views(cur, snapshot, schema, in_memory=IN_MEMORY_TABLES)
                 _derive_missing(cur, snapshot, schema)
-                _build_orders(cur, schema)
+                _build_attached(cur, schema)
             finally:
                 cur.close()
             _attached.add(schema)
@@ -121,11 +123,12 @@ def _derive_missing(cur, snapshot: Snapshot, schema: str) -> None:
             cur.execute(f'CREATE TABLE "{schema}".{table.lower()} AS {statements()[f"derive_{table.lower()}"].sql}')
 
 
-def _build_orders(cur, schema: str) -> None:
-    """The Hebrew ranks of institutions and localities (queries/order.sql), once per snapshot."""
+def _build_attached(cur, schema: str) -> None:
+    """The Hebrew ranks of institutions and localities (queries/order.sql) and each authority's
+    district (queries/reference.sql), once per snapshot."""
     from queries import statements
     cur.execute(f'USE memory."{schema}"')
-    for table, statement in ORDER_TABLES:
+    for table, statement in ATTACHED_TABLES:
         cur.execute(f'CREATE TABLE "{schema}".{table} AS {statements()[statement].sql}')
 
 

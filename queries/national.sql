@@ -1,7 +1,6 @@
 -- Ministry staff's national view: counts per authority only, never a child's row.
--- An authority's district (MACHOZ) is the one holding most of its localities (ties: the first by
--- name): a few authorities have localities in two districts, and the table, the district filter and
--- the headline must place each in one.
+-- An authority's district (MACHOZ) is its one district of authority_district (reference.sql), so the
+-- table, the district filter and the headline place an authority with localities in two districts alike.
 
 -- name: national_by_authority
 -- scope: national
@@ -9,10 +8,10 @@
 --      residents studying elsewhere, unplaced residents, institutions and classes (counted once at
 --      ingest: authority_counts, derive_authority_counts), in Hebrew order.
 WITH auth AS (
-    SELECT SEMEL_RASHUT, any_value(SHEM_RASHUT) AS SHEM_RASHUT, any_value(SUG_RASHUT) AS SUG_RASHUT,
-           first(MACHOZ ORDER BY N DESC, MACHOZ NULLS LAST) AS MACHOZ
-    FROM (SELECT *, count(*) OVER (PARTITION BY SEMEL_RASHUT, MACHOZ) AS N FROM rashuyot)
-    GROUP BY SEMEL_RASHUT
+    SELECT r.SEMEL_RASHUT, any_value(r.SHEM_RASHUT) AS SHEM_RASHUT, any_value(r.SUG_RASHUT) AS SUG_RASHUT,
+           any_value(d.MACHOZ) AS MACHOZ
+    FROM rashuyot r JOIN authority_district d ON d.SEMEL_RASHUT = r.SEMEL_RASHUT
+    GROUP BY r.SEMEL_RASHUT
 )
 SELECT a.SEMEL_RASHUT, a.SHEM_RASHUT, a.SUG_RASHUT, a.MACHOZ,
        coalesce(c.STUDENTS, 0) AS STUDENTS, coalesce(c.RESIDENTS, 0) AS RESIDENTS,
@@ -30,13 +29,8 @@ ORDER BY a.SHEM_RASHUT COLLATE he, a.SEMEL_RASHUT
 --      and studying in another is in both censuses, so the per-authority STUDENTS do not add up to
 --      this. A student's rows other than the resident one are counted only when their authority of
 --      residence is not among those shown (or they have none).
-WITH auth AS (
-    SELECT SEMEL_RASHUT, first(MACHOZ ORDER BY N DESC, MACHOZ NULLS LAST) AS MACHOZ
-    FROM (SELECT *, count(*) OVER (PARTITION BY SEMEL_RASHUT, MACHOZ) AS N FROM rashuyot)
-    GROUP BY SEMEL_RASHUT
-),
-shown AS (
-    SELECT SEMEL_RASHUT FROM auth
+WITH shown AS (
+    SELECT SEMEL_RASHUT FROM authority_district
     WHERE $district IS NULL OR coalesce(MACHOZ, '') = $district
 )
 SELECT count(*) AS STUDENTS

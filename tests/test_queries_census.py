@@ -575,6 +575,7 @@ def test_an_authority_with_localities_in_two_districts_is_in_one_district_everyw
     con.execute("CREATE TABLE authority_counts AS SELECT * FROM (VALUES ('10', 3, 0, 0, 0, 0, 0, 0), "
                 "('20', 1, 0, 0, 0, 0, 0, 0)) t(SEMEL_RASHUT, STUDENTS, RESIDENTS, INCOMING, STUDYING_ELSEWHERE, "
                 "UNPLACED_RESIDENTS, INSTITUTIONS, CLASSES)")
+    con.execute(f"CREATE TABLE authority_district AS {statements()['authority_districts'].sql}")
     con.execute("CREATE TABLE census AS SELECT * FROM (VALUES ('10', true, '10'), ('10', true, '10'), "
                 "('10', true, '10'), ('20', true, '20')) t(SEMEL_RASHUT, IS_RESIDENT, RES_RASHUT)")
     table = dict(con.execute(f"SELECT SEMEL_RASHUT, MACHOZ FROM ({statements()['national_by_authority'].sql})").fetchall())
