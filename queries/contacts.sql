@@ -74,10 +74,9 @@ f AS (
     UNION ALL BY NAME
     SELECT * FROM lonely
 ),
--- institutions in Hebrew order once (a few thousand names) rather than collating every row
+-- institutions in Hebrew order, ranked once per snapshot (order.sql), rather than collating every row
 inst AS (
-    SELECT SEMEL_MOSAD, SHEM_MOSAD, row_number() OVER (ORDER BY SHEM_MOSAD COLLATE he, SEMEL_MOSAD) AS RANK
-    FROM mosdot
+    SELECT m.SEMEL_MOSAD, m.SHEM_MOSAD, o.RANK FROM mosdot m JOIN institution_order o ON o.SEMEL_MOSAD = m.SEMEL_MOSAD
 ),
 page AS (
     SELECT f.*, i.SHEM_MOSAD, i.RANK
