@@ -44,14 +44,10 @@ def save_language(email: str, lang: str) -> None:
     from common.clock import now_iso
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}")
-    con = portal_db.connect()
-    try:
-        with con:
-            con.execute("INSERT INTO preferences (email, lang, updated_at) VALUES (?, ?, ?) "
-                        "ON CONFLICT (email) DO UPDATE SET lang = excluded.lang, updated_at = excluded.updated_at",
-                        (email, lang, now_iso()))
-    finally:
-        con.close()
+    with portal_db.transaction() as con:
+        con.execute("INSERT INTO preferences (email, lang, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (email) DO UPDATE SET lang = excluded.lang, updated_at = excluded.updated_at",
+                    (email, lang, now_iso()))
 
 
 def tr(table: dict, key: str, lang: str | None = None, **fmt) -> str:

@@ -205,10 +205,10 @@ def _write_clean(path: Path, sc: Scan, encoding: str, out: Path, drop: np.ndarra
 
 
 def damaged_values(read: FileRead, fields: tuple[str, ...]) -> list[tuple[int, tuple[str | None, ...]]]:
-    """Best effort: `fields` of each damaged record (blank lines aside), read by the header's positions
-    from the record's own bytes, so that what refers to a rejected record can say so. A field the
-    damage makes unreadable (a record cut short, a NUL, an over-long line) comes back as None. Runs
-    over damaged records only, never over the file's good rows."""
+    """Best effort: `fields` of each damaged record, read by the header's positions from the record's
+    own bytes, so that what refers to a rejected record can say so. Blank lines, over-long lines and
+    records with a NUL are left out; a field a record cut short lacks comes back as None. Runs over
+    damaged records only, never over the file's good rows."""
     import csv
     import io
     norm = [normalise_header(n) for n in read.scan.header]
